@@ -1,0 +1,495 @@
+//! Runs an experiment and assembles its results: one row per point, the rate fits, the claim's
+//! verdict, the phase diagram and the recorded paths. The [`Summary`] is the single result object
+//! that feeds the JSON, the CSV, the figures and the report.
+
+use crate::drift::kappa_hat;
+use crate::engine::{PointOutput, PointSpec, run_point};
+use crate::experiment::{Against, ClaimSpec, Experiment, Metric, Point};
+use crate::stats::{Claim, Estimate, PowerLawFit, Verdict, decide, fit_power_law};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// Results at one point of the sweep. Field names are a public contract.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// n.
+    pub n: u64,
+    /// Dimension d.
+    pub dim: usize,
+    /// Exponent beta of alpha_n.
+    pub beta: f64,
+    /// Exponent gamma of A_n.
+    pub gamma: f64,
+    /// Trajectories M.
+    pub trajectories: u64,
+    /// Trajectories that diverged (excluded from every estimate).
+    pub diverged: u64,
+    /// kappa of the reference flow.
+    pub kappa: f64,
+    /// kappa_n = n alpha_n (2 cosh A_n - 2 sinh(A_n)/A_n).
+    pub kappa_n: f64,
+    /// alpha_n.
+    pub alpha_n: f64,
+    /// A_n.
+    pub a_n: f64,
+    /// Updates in [0, T].
+    pub steps: u64,
+    /// E sup_t |Z^n_t - Z_t|^2.
+    pub sup_sq_error: Option<Estimate>,
+    /// E |Z^n_T - Z_T|^2.
+    pub terminal_sq_error: Option<Estimate>,
+    /// |mean theta_T - Z_T|^2 (plug-in; its noise floor is `terminal_variance / M`).
+    pub terminal_bias_sq: Option<f64>,
+    /// Sum over coordinates of the sample variance of theta_T.
+    pub terminal_variance: Option<f64>,
+    /// The realised drift constant, with a jackknife interval.
+    pub kappa_hat: Option<Estimate>,
+    /// Wall-clock seconds for this point.
+    pub seconds: f64,
+}
+
+impl Row {
+    /// The estimate of a metric.
+    pub fn metric(&self, m: Metric) -> Option<Estimate> {
+        match m {
+            Metric::SupSqError => self.sup_sq_error,
+            Metric::TerminalSqError => self.terminal_sq_error,
+            Metric::KappaHat => self.kappa_hat,
+        }
+    }
+}
+
+/// A power-law fit of one metric along one series of points.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FitReport {
+    /// The fitted quantity.
+    pub metric: Metric,
+    /// The variable on the x axis.
+    pub against: Against,
+    /// The dimension held fixed (fits against n).
+    pub at_dim: Option<usize>,
+    /// The n held fixed (fits against d).
+    pub at_n: Option<u64>,
+    /// (beta, gamma) of the series.
+    pub beta: f64,
+    /// See `beta`.
+    pub gamma: f64,
+    /// x values.
+    pub x: Vec<f64>,
+    /// The fit.
+    #[serde(flatten)]
+    pub fit: PowerLawFit,
+    /// The claim tested on this fit.
+    pub claim: Option<ClaimSpec>,
+    /// Its verdict.
+    pub verdict: Option<Verdict>,
+}
+
+/// One cell of the phase diagram.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PhaseCell {
+    /// beta.
+    pub beta: f64,
+    /// gamma.
+    pub gamma: f64,
+    /// Fitted slope of E sup |Z^n - Z|^2 in n.
+    pub error_slope: Option<PowerLawFit>,
+    /// Fitted slope of kappa_hat in n.
+    pub drift_slope: Option<PowerLawFit>,
+    /// `converges`, `freezes`, `explodes` or `unclear`, from the drift slope's interval.
+    pub drift_class: String,
+    /// Theory: 1 - beta - 2 gamma.
+    pub predicted_drift_exponent: f64,
+    /// Theory: 1 - 2 beta - 4 gamma (squared martingale noise).
+    pub predicted_noise_exponent: f64,
+    /// Diverged trajectories over the cell's rows.
+    pub diverged: u64,
+}
+
+/// Checkpointed paths at one point, for the sample-path figure (first three coordinates).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PathRecord {
+    /// n.
+    pub n: u64,
+    /// Dimension.
+    pub dim: usize,
+    /// Checkpoint times.
+    pub times: Vec<f64>,
+    /// The flow Z at those times.
+    pub flow: Vec<Vec<f64>>,
+    /// The mean of Z^n over non-diverged trajectories.
+    pub mean: Vec<Vec<f64>>,
+    /// A few individual trajectories.
+    pub samples: Vec<Vec<Vec<f64>>>,
+}
+
+/// Where and how a result was made.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Crate version.
+    pub version: String,
+    /// Git commit of the build, if known (suffix `-dirty` for uncommitted changes).
+    pub git_commit: Option<String>,
+    /// The seed used.
+    pub seed: u64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Total wall-clock seconds.
+    pub seconds: f64,
+    /// Whether the `[quick]` sizes were used.
+    pub quick: bool,
+    /// Seconds since the Unix epoch at the start.
+    pub started_unix: u64,
+}
+
+/// Drift constants drawn for comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftConstants {
+    /// 4 alpha, the first version's (3.5).
+    pub four_alpha: f64,
+    /// (2/3) alpha A^2, the corrected limit.
+    pub two_thirds_alpha_a2: f64,
+}
+
+/// Everything one experiment produced: the source of every file written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Experiment name.
+    pub name: String,
+    /// Title.
+    pub title: String,
+    /// The fully resolved experiment.
+    pub config: serde_json::Value,
+    /// Provenance.
+    pub provenance: Provenance,
+    /// Constants for the drift figure.
+    pub drift_constants: DriftConstants,
+    /// One row per point.
+    pub rows: Vec<Row>,
+    /// The claim's fit (or the main error fit when there is no claim).
+    pub fit: Option<FitReport>,
+    /// Every fit.
+    pub fits: Vec<FitReport>,
+    /// Phase-diagram cells (with a `[grid]`).
+    pub phase: Vec<PhaseCell>,
+    /// Recorded paths at the smallest and largest n.
+    pub paths: Vec<PathRecord>,
+}
+
+/// Receives progress from a run (argmin-style observer).
+pub trait Observer: Sync {
+    /// A point starts; `work` trajectory-updates will follow.
+    fn start_point(&self, _point: &Point, _work: u64) {}
+    /// `work` more trajectory-updates are done.
+    fn advance(&self, _work: u64) {}
+    /// A point is done.
+    fn finish_point(&self, _row: &Row) {}
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// Settings of a run that are not part of the experiment.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Worker threads (recorded in provenance; the caller sets up the pool).
+    pub threads: usize,
+    /// Whether `[quick]` sizes were applied.
+    pub quick: bool,
+}
+
+fn row_from(exp: &Experiment, p: &Point, kappa: f64, out: &PointOutput, seconds: f64) -> Row {
+    let d = out.dim;
+    let ok: Vec<usize> = (0..out.sup_sq.len())
+        .filter(|&k| out.diverged_at[k].is_none())
+        .collect();
+    let pick = |v: &[f64]| ok.iter().map(|&k| v[k]).collect::<Vec<f64>>();
+    let enough = ok.len() >= 2;
+    let (bias, var) = if enough {
+        let m = ok.len() as f64;
+        let mut bias = 0.0;
+        let mut var = 0.0;
+        for i in 0..d {
+            let mean = ok
+                .iter()
+                .map(|&k| out.terminal_theta[k * d + i])
+                .sum::<f64>()
+                / m;
+            let r = mean - out.flow_terminal[i];
+            bias += r * r;
+            var += ok
+                .iter()
+                .map(|&k| (out.terminal_theta[k * d + i] - mean).powi(2))
+                .sum::<f64>()
+                / (m - 1.0);
+        }
+        (Some(bias), Some(var))
+    } else {
+        (None, None)
+    };
+    let (beta, gamma) = p.scaling.exponents();
+    let kh = if out.diverged() == 0 {
+        let loss = exp.loss.build(d);
+        let theta0 = exp.theta0.materialize(d);
+        let guess = p.scaling.kappa_n(p.n).max(1e-12);
+        kappa_hat(
+            loss.as_ref(),
+            &theta0,
+            &out.checkpoint_times,
+            &out.group_path_sums,
+            &out.group_sizes,
+            guess,
+        )
+    } else {
+        None
+    };
+    Row {
+        n: p.n,
+        dim: d,
+        beta,
+        gamma,
+        trajectories: out.sup_sq.len() as u64,
+        diverged: out.diverged(),
+        kappa,
+        kappa_n: p.scaling.kappa_n(p.n),
+        alpha_n: p.scaling.alpha_n(p.n),
+        a_n: p.scaling.a_n(p.n),
+        steps: out.steps,
+        sup_sq_error: enough.then(|| Estimate::from_samples(&pick(&out.sup_sq))),
+        terminal_sq_error: enough.then(|| Estimate::from_samples(&pick(&out.terminal_sq))),
+        terminal_bias_sq: bias,
+        terminal_variance: var,
+        kappa_hat: kh,
+        seconds,
+    }
+}
+
+fn path_record(p: &Point, out: &PointOutput) -> PathRecord {
+    let d = out.dim;
+    let shown = d.min(3);
+    let rows = |v: &[f64]| -> Vec<Vec<f64>> { v.chunks(d).map(|r| r[..shown].to_vec()).collect() };
+    let m: u64 = out.group_sizes.iter().sum();
+    let total: Vec<f64> = (0..out.flow_path.len())
+        .map(|i| out.group_path_sums.iter().map(|g| g[i]).sum::<f64>() / m as f64)
+        .collect();
+    PathRecord {
+        n: p.n,
+        dim: d,
+        times: out.checkpoint_times.clone(),
+        flow: rows(&out.flow_path),
+        mean: rows(&total),
+        samples: out.sample_paths.iter().map(|s| rows(s)).collect(),
+    }
+}
+
+/// Simulates every point of `exp` and assembles the summary.
+pub fn run(exp: &Experiment, opts: &RunOptions, observer: &dyn Observer) -> Summary {
+    let start = Instant::now();
+    let started_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let points = exp.points();
+    let n_min = exp.sweep.n[0];
+    let n_max = *exp.sweep.n.last().expect("non-empty");
+    let mut rows = Vec::with_capacity(points.len());
+    let mut paths = Vec::new();
+    for p in &points {
+        let t0 = Instant::now();
+        let loss = exp.loss.build(p.dim);
+        let theta0 = exp.theta0.materialize(p.dim);
+        let kappa = exp.kappa(p);
+        let spec = PointSpec {
+            loss: loss.as_ref(),
+            theta0: &theta0,
+            alpha_n: p.scaling.alpha_n(p.n),
+            a_n: p.scaling.a_n(p.n),
+            kappa,
+            horizon: exp.reference.horizon,
+            substeps: exp.reference.substeps,
+            n: p.n,
+            trajectories: exp.sweep.trajectories,
+            seed: exp.seed,
+            checkpoints: exp.sweep.checkpoints,
+            divergence_bound: exp.sweep.divergence_bound,
+        };
+        let steps = crate::engine::steps_for(p.n, exp.reference.horizon);
+        observer.start_point(p, (steps + 1) * exp.sweep.trajectories);
+        let out = run_point(&spec, p.dim as u64, &|w| observer.advance(w));
+        let row = row_from(exp, p, kappa, &out, t0.elapsed().as_secs_f64());
+        if p.cell == 0 && p.dim == exp.sweep.dim[0] && (p.n == n_min || p.n == n_max) {
+            paths.push(path_record(p, &out));
+        }
+        observer.finish_point(&row);
+        rows.push(row);
+    }
+    let mut s = Summary {
+        name: exp.name.clone(),
+        title: exp.title.clone(),
+        config: serde_json::to_value(exp).expect("serialisable"),
+        provenance: Provenance {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: option_env!("STDP_FLOW_GIT_COMMIT").map(str::to_string),
+            seed: exp.seed,
+            threads: opts.threads,
+            seconds: 0.0,
+            quick: opts.quick,
+            started_unix,
+        },
+        drift_constants: DriftConstants {
+            four_alpha: 4.0 * exp.scaling.alpha,
+            two_thirds_alpha_a2: 2.0 / 3.0 * exp.scaling.alpha * exp.scaling.a * exp.scaling.a,
+        },
+        rows,
+        fit: None,
+        fits: Vec::new(),
+        phase: Vec::new(),
+        paths,
+    };
+    analyse(exp, &mut s);
+    s.provenance.seconds = start.elapsed().as_secs_f64();
+    s
+}
+
+fn series_fit(rows: &[&Row], metric: Metric, against: Against) -> Option<FitReport> {
+    let first = rows.first()?;
+    let mut pts: Vec<(f64, Estimate)> = rows
+        .iter()
+        .filter_map(|r| {
+            let x = match against {
+                Against::N => r.n as f64,
+                Against::Dim => r.dim as f64,
+            };
+            r.metric(metric).map(|e| (x, e))
+        })
+        .collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let x: Vec<f64> = pts.iter().map(|p| p.0).collect();
+    let y: Vec<f64> = pts.iter().map(|p| p.1.mean).collect();
+    let se: Vec<f64> = pts.iter().map(|p| p.1.std_error).collect();
+    let fit = fit_power_law(&x, &y, &se)?;
+    Some(FitReport {
+        metric,
+        against,
+        at_dim: (against == Against::N).then_some(first.dim),
+        at_n: (against == Against::Dim).then_some(first.n),
+        beta: first.beta,
+        gamma: first.gamma,
+        x,
+        fit,
+        claim: None,
+        verdict: None,
+    })
+}
+
+/// Classifies the realised drift from the interval of kappa_hat's slope in n.
+pub fn drift_class(fit: Option<&PowerLawFit>) -> &'static str {
+    const BAND: f64 = 0.05;
+    match fit {
+        None => "unclear",
+        Some(f) if f.ci95[0] > BAND => "explodes",
+        Some(f) if f.ci95[1] < -BAND => "freezes",
+        Some(f) if f.ci95[0] >= -BAND && f.ci95[1] <= BAND => "converges",
+        Some(_) => "unclear",
+    }
+}
+
+/// Computes the fits, the claim's verdict and the phase diagram from the rows.
+pub fn analyse(exp: &Experiment, s: &mut Summary) {
+    let metrics = [
+        Metric::SupSqError,
+        Metric::TerminalSqError,
+        Metric::KappaHat,
+    ];
+    let cells = exp.cells();
+    let same_cell = |r: &Row, c: &crate::scaling::Scaling| {
+        let (b, g) = c.exponents();
+        (r.beta == b || (b.is_nan() && r.beta.is_nan())) && r.gamma == g
+    };
+    let mut fits = Vec::new();
+    for c in &cells {
+        for &d in &exp.sweep.dim {
+            let series: Vec<&Row> = s
+                .rows
+                .iter()
+                .filter(|r| r.dim == d && same_cell(r, c))
+                .collect();
+            for m in metrics {
+                fits.extend(series_fit(&series, m, Against::N));
+            }
+        }
+        if exp.sweep.dim_sweep {
+            for &n in &exp.sweep.n {
+                let series: Vec<&Row> = s
+                    .rows
+                    .iter()
+                    .filter(|r| r.n == n && same_cell(r, c))
+                    .collect();
+                for m in metrics {
+                    fits.extend(series_fit(&series, m, Against::Dim));
+                }
+            }
+        }
+    }
+    let n_max = *exp.sweep.n.last().expect("non-empty");
+    let main = match &exp.claim {
+        Some(c) => fits.iter().position(|f| {
+            f.metric == c.metric
+                && f.against == c.against
+                && match c.against {
+                    Against::N => f.at_dim == Some(exp.sweep.dim[0]),
+                    Against::Dim => f.at_n == Some(n_max),
+                }
+        }),
+        None => fits
+            .iter()
+            .position(|f| f.metric == Metric::SupSqError && f.against == Against::N),
+    };
+    if let (Some(i), Some(c)) = (main, &exp.claim) {
+        let diverged: u64 = s.rows.iter().map(|r| r.diverged).sum();
+        let why = (diverged > 0).then(|| format!("{diverged} trajectories diverged"));
+        let claim = Claim {
+            slope: c.slope,
+            tolerance: c.tolerance,
+            decay: c.decay,
+        };
+        fits[i].verdict = Some(decide(fits[i].fit.ci95, &claim, why.as_deref()));
+        fits[i].claim = Some(c.clone());
+    }
+    s.fit = main.map(|i| fits[i].clone());
+    if exp.grid.is_some() {
+        s.phase = cells
+            .iter()
+            .map(|c| {
+                let (beta, gamma) = c.exponents();
+                let find = |m: Metric| {
+                    fits.iter()
+                        .find(|f| {
+                            f.metric == m
+                                && f.against == Against::N
+                                && f.beta == beta
+                                && f.gamma == gamma
+                        })
+                        .map(|f| f.fit.clone())
+                };
+                let drift = find(Metric::KappaHat);
+                PhaseCell {
+                    beta,
+                    gamma,
+                    error_slope: find(Metric::SupSqError),
+                    drift_class: drift_class(drift.as_ref()).to_string(),
+                    drift_slope: drift,
+                    predicted_drift_exponent: 1.0 - beta - 2.0 * gamma,
+                    predicted_noise_exponent: 1.0 - 2.0 * beta - 4.0 * gamma,
+                    diverged: s
+                        .rows
+                        .iter()
+                        .filter(|r| same_cell(r, c))
+                        .map(|r| r.diverged)
+                        .sum(),
+                }
+            })
+            .collect();
+    }
+    s.fits = fits;
+}

@@ -1,0 +1,442 @@
+//! Monte Carlo over independent trajectories of eq. 3.2 against the RK4 reference flow.
+//!
+//! Time is cut into blocks: the flow is integrated once per block into a small buffer, then every
+//! trajectory advances through the block in parallel (rayon, one task per fixed group of
+//! trajectories). Memory holds per-trajectory state and results and one block of the flow, so it
+//! does not grow with n. Each trajectory's stream depends on (seed, n, dim, index) only, and every
+//! reduction runs in index order, so results are bit-identical for any thread count.
+
+use crate::flow::Rk4;
+use crate::loss::{LANES, Loss};
+use crate::recursion::{LaneBatch, Workspace};
+use crate::rng::trajectory_rng;
+use rayon::prelude::*;
+
+/// Number of groups the trajectories are split into (fewer if there are fewer trajectories).
+/// Groups are the unit of parallel work and of the jackknife in [`crate::drift`].
+pub const MAX_GROUPS: u64 = 64;
+
+/// How many of the first trajectories have their paths recorded at the checkpoints.
+pub const SAMPLE_PATHS: u64 = 5;
+
+/// One point of a sweep: everything needed to simulate M trajectories at one n.
+pub struct PointSpec<'a> {
+    /// The loss.
+    pub loss: &'a dyn Loss,
+    /// theta0 (also Z_0).
+    pub theta0: &'a [f64],
+    /// alpha_n.
+    pub alpha_n: f64,
+    /// A_n.
+    pub a_n: f64,
+    /// kappa of the reference flow.
+    pub kappa: f64,
+    /// Horizon T.
+    pub horizon: f64,
+    /// RK4 substeps per grid interval 1/n.
+    pub substeps: u32,
+    /// n.
+    pub n: u64,
+    /// Number of trajectories M.
+    pub trajectories: u64,
+    /// Experiment seed.
+    pub seed: u64,
+    /// Number of checkpoints (at most) at which the mean path is recorded.
+    pub checkpoints: u64,
+    /// A trajectory with |theta - Z| above this bound (or non-finite) counts as diverged.
+    pub divergence_bound: f64,
+}
+
+/// Raw results of one point, in trajectory order.
+#[derive(Clone, Debug)]
+pub struct PointOutput {
+    /// Dimension d.
+    pub dim: usize,
+    /// Number of updates L = floor(T n).
+    pub steps: u64,
+    /// S_n per trajectory (NaN for diverged ones).
+    pub sup_sq: Vec<f64>,
+    /// |theta(L) - Z(T)|^2 per trajectory (NaN for diverged ones).
+    pub terminal_sq: Vec<f64>,
+    /// theta(L) per trajectory, row-major (M x d).
+    pub terminal_theta: Vec<f64>,
+    /// Update index at which each trajectory diverged, if it did.
+    pub diverged_at: Vec<Option<u64>>,
+    /// Z(T).
+    pub flow_terminal: Vec<f64>,
+    /// Checkpoint update indices l_k (k = 0..=K).
+    pub checkpoint_steps: Vec<u64>,
+    /// Checkpoint times l_k / n.
+    pub checkpoint_times: Vec<f64>,
+    /// Z at the checkpoint times, (K+1) x d.
+    pub flow_path: Vec<f64>,
+    /// Per group: the sum of theta over its trajectories at each checkpoint, (K+1) x d.
+    pub group_path_sums: Vec<Vec<f64>>,
+    /// Per group: the number of its trajectories.
+    pub group_sizes: Vec<u64>,
+    /// Paths of the first [`SAMPLE_PATHS`] trajectories at the checkpoints, each (K+1) x d.
+    pub sample_paths: Vec<Vec<f64>>,
+}
+
+impl PointOutput {
+    /// Number of diverged trajectories.
+    pub fn diverged(&self) -> u64 {
+        self.diverged_at.iter().filter(|d| d.is_some()).count() as u64
+    }
+}
+
+/// The number of updates in [0, T]: floor(T n), with T n within 1e-9 relative of an integer
+/// treated as that integer.
+pub fn steps_for(n: u64, horizon: f64) -> u64 {
+    let x = horizon * n as f64;
+    let r = x.round();
+    if (x - r).abs() <= 1e-9 * x.max(1.0) {
+        r as u64
+    } else {
+        x.floor() as u64
+    }
+}
+
+fn checkpoint_steps(steps: u64, checkpoints: u64) -> Vec<u64> {
+    let k = checkpoints.clamp(1, steps.max(1));
+    let mut v: Vec<u64> = (0..=k)
+        .map(|j| ((u128::from(j) * u128::from(steps) + u128::from(k) / 2) / u128::from(k)) as u64)
+        .collect();
+    v.dedup();
+    v
+}
+
+/// Block length in updates: about 2^18 flow values per block, at least 64 updates.
+fn block_len(d: usize) -> u64 {
+    ((1usize << 18) / d.max(1)).clamp(64, 8192) as u64
+}
+
+struct Group {
+    first: u64,
+    batches: Vec<LaneBatch>,
+    ws: Workspace,
+    sup: Vec<f64>,
+    terminal_sq: Vec<f64>,
+    terminal_theta: Vec<f64>,
+    diverged_at: Vec<Option<u64>>,
+    path_sum: Vec<f64>,
+    samples: Vec<Vec<f64>>,
+}
+
+impl Group {
+    fn size(&self) -> usize {
+        self.sup.len()
+    }
+}
+
+struct Block<'a> {
+    l0: u64,
+    l1: u64,
+    steps: u64,
+    z: &'a [f64],
+    ck: &'a [(u64, usize)],
+}
+
+fn advance_group(g: &mut Group, spec: &PointSpec, blk: &Block) {
+    let d = spec.theta0.len();
+    let bound2 = spec.divergence_bound * spec.divergence_bound;
+    let mut near = [0.0; LANES];
+    let mut far = [0.0; LANES];
+    for (bi, batch) in g.batches.iter_mut().enumerate() {
+        let base = bi * LANES;
+        let lanes = batch.lanes();
+        let mut ck = blk.ck.iter().peekable();
+        for l in blk.l0..=blk.l1 {
+            if l > 0 {
+                batch.step(spec.loss, spec.alpha_n, spec.a_n, &mut g.ws);
+            }
+            let j = (l - blk.l0) as usize;
+            let zl = &blk.z[j * d..(j + 1) * d];
+            let zr = &blk.z[(j + 1) * d..(j + 2) * d];
+            batch.sq_dist(zl, &mut near);
+            batch.sq_dist(zr, &mut far);
+            for b in 0..lanes {
+                let k = base + b;
+                let e = near[b].max(far[b]);
+                // `!(x <= bound)` is also true for NaN.
+                if !(near[b] <= bound2 && far[b] <= bound2) {
+                    if g.diverged_at[k].is_none() {
+                        g.diverged_at[k] = Some(l);
+                    }
+                    batch.park_lane(b, zl);
+                } else if e > g.sup[k] {
+                    g.sup[k] = e;
+                }
+            }
+            if let Some(&&(lk, kidx)) = ck.peek()
+                && lk == l
+            {
+                ck.next();
+                let th = batch.theta();
+                let row = &mut g.path_sum[kidx * d..(kidx + 1) * d];
+                for b in 0..lanes {
+                    for i in 0..d {
+                        row[i] += th[i * LANES + b];
+                    }
+                    let global = g.first + (base + b) as u64;
+                    if global < SAMPLE_PATHS {
+                        let s =
+                            &mut g.samples[(global - g.first) as usize][kidx * d..(kidx + 1) * d];
+                        for i in 0..d {
+                            s[i] = th[i * LANES + b];
+                        }
+                    }
+                }
+            }
+            if l == blk.steps {
+                let th = batch.theta();
+                for b in 0..lanes {
+                    let k = base + b;
+                    g.terminal_sq[k] = far[b];
+                    for i in 0..d {
+                        g.terminal_theta[k * d + i] = th[i * LANES + b];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Simulates one point. `progress` receives the number of trajectory-updates completed after each
+/// block (from the calling thread).
+pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> PointOutput {
+    let d = spec.theta0.len();
+    let m = spec.trajectories;
+    let steps = steps_for(spec.n, spec.horizon);
+    let ck_steps = checkpoint_steps(steps, spec.checkpoints);
+    let nck = ck_steps.len();
+    let n_groups = MAX_GROUPS.min(m).max(1);
+    let mut groups: Vec<Group> = (0..n_groups)
+        .into_par_iter()
+        .map(|gi| {
+            let first = gi * m / n_groups;
+            let last = (gi + 1) * m / n_groups;
+            let size = (last - first) as usize;
+            let mut ws = Workspace::new(d);
+            let batches = (first..last)
+                .step_by(LANES)
+                .map(|start| {
+                    let end = (start + LANES as u64).min(last);
+                    let rngs =
+                        (start..end).map(|k| trajectory_rng(spec.seed, spec.n, stream_dim, k));
+                    LaneBatch::new(spec.loss, spec.theta0, spec.a_n, rngs, &mut ws)
+                })
+                .collect();
+            let samples = (first..last.min(SAMPLE_PATHS))
+                .map(|_| vec![0.0; nck * d])
+                .collect();
+            Group {
+                first,
+                batches,
+                ws,
+                sup: vec![0.0; size],
+                terminal_sq: vec![0.0; size],
+                terminal_theta: vec![0.0; size * d],
+                diverged_at: vec![None; size],
+                path_sum: vec![0.0; nck * d],
+                samples,
+            }
+        })
+        .collect();
+
+    let time = |l: u64| -> f64 {
+        if l > steps {
+            spec.horizon
+        } else {
+            l as f64 / spec.n as f64
+        }
+    };
+    let mut flow = Rk4::new(spec.loss, spec.kappa, spec.theta0);
+    let mut flow_path = vec![0.0; nck * d];
+    let blen = block_len(d);
+    let mut zbuf = vec![0.0; (blen as usize + 2) * d];
+    let mut ck_in_block: Vec<(u64, usize)> = Vec::with_capacity(nck);
+    let mut l0 = 0u64;
+    while l0 <= steps {
+        let l1 = (l0 + blen - 1).min(steps);
+        let count = (l1 - l0 + 2) as usize;
+        zbuf[..d].copy_from_slice(flow.state());
+        for j in 1..count {
+            flow.advance_to(time(l0 + j as u64), spec.substeps);
+            zbuf[j * d..(j + 1) * d].copy_from_slice(flow.state());
+        }
+        ck_in_block.clear();
+        for (k, &lk) in ck_steps.iter().enumerate() {
+            if (l0..=l1).contains(&lk) {
+                ck_in_block.push((lk, k));
+                let j = (lk - l0) as usize;
+                flow_path[k * d..(k + 1) * d].copy_from_slice(&zbuf[j * d..(j + 1) * d]);
+            }
+        }
+        let blk = Block {
+            l0,
+            l1,
+            steps,
+            z: &zbuf,
+            ck: &ck_in_block,
+        };
+        groups
+            .par_iter_mut()
+            .for_each(|g| advance_group(g, spec, &blk));
+        progress((l1 + 1 - l0) * m);
+        if l1 == steps {
+            break;
+        }
+        l0 = l1 + 1;
+    }
+
+    let mut out = PointOutput {
+        dim: d,
+        steps,
+        sup_sq: Vec::with_capacity(m as usize),
+        terminal_sq: Vec::with_capacity(m as usize),
+        terminal_theta: Vec::with_capacity(m as usize * d),
+        diverged_at: Vec::with_capacity(m as usize),
+        flow_terminal: flow.state().to_vec(),
+        checkpoint_times: ck_steps.iter().map(|&l| l as f64 / spec.n as f64).collect(),
+        checkpoint_steps: ck_steps,
+        flow_path,
+        group_path_sums: Vec::with_capacity(groups.len()),
+        group_sizes: Vec::with_capacity(groups.len()),
+        sample_paths: Vec::new(),
+    };
+    for g in groups {
+        out.group_sizes.push(g.size() as u64);
+        for k in 0..g.size() {
+            let dv = g.diverged_at[k].is_some();
+            out.sup_sq.push(if dv { f64::NAN } else { g.sup[k] });
+            out.terminal_sq
+                .push(if dv { f64::NAN } else { g.terminal_sq[k] });
+        }
+        out.terminal_theta.extend_from_slice(&g.terminal_theta);
+        out.diverged_at.extend_from_slice(&g.diverged_at);
+        out.group_path_sums.push(g.path_sum);
+        out.sample_paths.extend(g.samples);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loss::LogCosh;
+    use crate::recursion::Trajectory;
+
+    fn spec<'a>(loss: &'a LogCosh, theta0: &'a [f64], n: u64, m: u64) -> PointSpec<'a> {
+        PointSpec {
+            loss,
+            theta0,
+            alpha_n: 1.0,
+            a_n: 1.0 / (n as f64).sqrt(),
+            kappa: 2.0 / 3.0,
+            horizon: 1.0,
+            substeps: 1,
+            n,
+            trajectories: m,
+            seed: 11,
+            checkpoints: 7,
+            divergence_bound: 1e6,
+        }
+    }
+
+    /// The engine's S_n equals a direct scalar computation with the right-end rule.
+    #[test]
+    fn engine_matches_scalar_reference() {
+        let loss = LogCosh::new(vec![1.0, -0.5, 0.25]);
+        let theta0 = [0.0, 0.1, 0.0];
+        let n = 300;
+        let s = spec(&loss, &theta0, n, 13);
+        let out = run_point(&s, 3, &|_| {});
+        // Reference flow at all grid points.
+        let mut flow = Rk4::new(&loss, s.kappa, &theta0);
+        let mut z = vec![theta0.to_vec()];
+        for l in 1..=n {
+            flow.advance_to(l as f64 / n as f64, 1);
+            z.push(flow.state().to_vec());
+        }
+        let d2 =
+            |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>();
+        for k in 0..13u64 {
+            let mut t = Trajectory::new(
+                &loss,
+                &theta0,
+                s.alpha_n,
+                s.a_n,
+                trajectory_rng(11, n, 3, k),
+            );
+            let mut sup: f64 = 0.0;
+            for l in 0..=n {
+                if l > 0 {
+                    t.step();
+                }
+                let right = &z[(l + 1).min(n) as usize];
+                sup = sup
+                    .max(d2(t.theta(), &z[l as usize]))
+                    .max(d2(t.theta(), right));
+            }
+            let k = k as usize;
+            assert_eq!(sup.to_bits(), out.sup_sq[k].to_bits());
+            assert_eq!(
+                d2(t.theta(), &z[n as usize]).to_bits(),
+                out.terminal_sq[k].to_bits()
+            );
+            assert_eq!(
+                t.theta()[2].to_bits(),
+                out.terminal_theta[k * 3 + 2].to_bits()
+            );
+        }
+        assert_eq!(
+            out.checkpoint_steps,
+            vec![0, 43, 86, 129, 171, 214, 257, 300]
+        );
+        assert_eq!(out.sample_paths.len(), 5);
+    }
+
+    #[test]
+    fn results_do_not_depend_on_thread_count() {
+        let loss = LogCosh::new(vec![1.0, -0.5, 0.25]);
+        let theta0 = [0.0; 3];
+        let s = spec(&loss, &theta0, 5000, 150);
+        let run = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| run_point(&s, 3, &|_| {}))
+        };
+        let (a, b) = (run(1), run(2));
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&a.sup_sq), bits(&b.sup_sq));
+        assert_eq!(bits(&a.terminal_theta), bits(&b.terminal_theta));
+        for (x, y) in a.group_path_sums.iter().zip(&b.group_path_sums) {
+            assert_eq!(bits(x), bits(y));
+        }
+    }
+
+    #[test]
+    fn non_integer_horizon_ends_at_t() {
+        assert_eq!(steps_for(1000, 1.0), 1000);
+        assert_eq!(steps_for(3, 0.5), 1);
+        assert_eq!(steps_for(10, 0.3), 3);
+    }
+
+    #[test]
+    fn divergence_is_counted_not_averaged() {
+        let loss = LogCosh::new(vec![1.0, -0.5, 0.25]);
+        let theta0 = [0.0; 3];
+        let mut s = spec(&loss, &theta0, 200, 20);
+        s.alpha_n = 1e4;
+        s.a_n = 3.0;
+        s.divergence_bound = 10.0;
+        let out = run_point(&s, 3, &|_| {});
+        assert!(out.diverged() > 0);
+        for (k, dv) in out.diverged_at.iter().enumerate() {
+            assert_eq!(dv.is_some(), out.sup_sq[k].is_nan());
+        }
+    }
+}

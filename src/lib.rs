@@ -1,0 +1,20 @@
+//! `stdp-flow`: an empirical test of Theorem 1 of Christensen & Kallsen (2023), which says that
+//! many small local STDP updates (eq. 3.2) follow the gradient flow dZ/dt = -kappa grad L(Z).
+//!
+//! Layers: [`loss`] and [`scaling`] define the model, [`recursion`] and [`flow`] compute it,
+//! [`engine`] runs the Monte Carlo, [`stats`] turns samples into estimates, fits and verdicts
+//! (free of model code), [`drift`] measures the realised drift constant, [`experiment`] reads
+//! and validates TOML files, [`analysis`] assembles results and [`report`] writes them.
+
+pub mod analysis;
+pub mod drift;
+pub mod engine;
+pub mod error;
+pub mod experiment;
+pub mod flow;
+pub mod loss;
+pub mod recursion;
+pub mod report;
+pub mod rng;
+pub mod scaling;
+pub mod stats;

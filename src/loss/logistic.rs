@@ -1,0 +1,51 @@
+use super::{LANES, Loss, sigmoid, softplus};
+
+/// Single-sample logistic loss L(theta) = log(1 + exp(-y x.theta)) with label y in {-1, +1}.
+/// Its gradient -y x sigmoid(-y x.theta) is bounded by |x| in every dimension.
+#[derive(Clone, Debug)]
+pub struct Logistic {
+    x: Vec<f64>,
+    y: f64,
+}
+
+impl Logistic {
+    /// With input x and label y (-1 or +1).
+    pub fn new(x: Vec<f64>, y: f64) -> Self {
+        Self { x, y }
+    }
+}
+
+impl Loss for Logistic {
+    fn dim(&self) -> usize {
+        self.x.len()
+    }
+
+    fn value(&self, theta: &[f64]) -> f64 {
+        let mut m = 0.0;
+        for (x, t) in self.x.iter().zip(theta) {
+            m += x * t;
+        }
+        softplus(-self.y * m)
+    }
+
+    fn gradient(&self, theta: &[f64], grad: &mut [f64]) {
+        let m: f64 = self.x.iter().zip(theta).map(|(x, t)| x * t).sum();
+        let s = -self.y * sigmoid(-self.y * m);
+        for (g, x) in grad.iter_mut().zip(&self.x) {
+            *g = s * x;
+        }
+    }
+
+    fn value_lanes(&self, x: &[f64], lanes: usize, _scratch: &mut [f64], out: &mut [f64]) {
+        let mut m = [0.0; LANES];
+        for (i, xi) in self.x.iter().enumerate() {
+            let row = &x[i * LANES..i * LANES + LANES];
+            for b in 0..LANES {
+                m[b] += xi * row[b];
+            }
+        }
+        for b in 0..lanes {
+            out[b] = softplus(-self.y * m[b]);
+        }
+    }
+}

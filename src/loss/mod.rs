@@ -1,0 +1,184 @@
+//! Losses L: R^d -> R for one training sample. The STDP recursion only ever evaluates
+//! [`Loss::value`]; the gradient is used by the reference flow and by the tests.
+
+mod linear;
+mod logcosh;
+mod logistic;
+mod quadratic;
+
+pub use linear::Linear;
+pub use logcosh::LogCosh;
+pub use logistic::Logistic;
+pub use quadratic::Quadratic;
+
+/// Number of trajectories advanced together in one structure-of-arrays batch.
+pub const LANES: usize = 8;
+
+/// A differentiable loss on R^d.
+///
+/// Implement [`Loss::value`] and [`Loss::gradient`]; override [`Loss::value_lanes`] when a
+/// vectorisable form exists. The engine never needs anything else, so new losses (networks,
+/// datasets) plug in without touching it.
+pub trait Loss: Send + Sync {
+    /// The dimension d.
+    fn dim(&self) -> usize;
+
+    /// L(theta).
+    fn value(&self, theta: &[f64]) -> f64;
+
+    /// Writes grad L(theta) into `grad`.
+    fn gradient(&self, theta: &[f64], grad: &mut [f64]);
+
+    /// L at `lanes` points stored coordinate-major with stride [`LANES`]: coordinate i of lane b is
+    /// `x[i * LANES + b]`. Writes `out[b]` for b < lanes. `scratch` has length at least d.
+    ///
+    /// Each lane's value must be computed exactly as [`Loss::value`] computes it (same operations in
+    /// the same order), so that results do not depend on how trajectories are batched.
+    fn value_lanes(&self, x: &[f64], lanes: usize, scratch: &mut [f64], out: &mut [f64]) {
+        let d = self.dim();
+        for (b, o) in out.iter_mut().enumerate().take(lanes) {
+            for (i, s) in scratch[..d].iter_mut().enumerate() {
+                *s = x[i * LANES + b];
+            }
+            *o = self.value(&scratch[..d]);
+        }
+    }
+}
+
+/// log cosh(z) to full relative precision: for |z| < 1 as log1p(sinh(z)^2) / 2 (no cancellation
+/// near 0, where log cosh z ~ z^2/2), otherwise as |z| + log1p(exp(-2|z|)) - ln 2, which cannot
+/// overflow (the log1p-of-exp form; M. Maechler, "Accurately computing log(1 - exp(-|a|))",
+/// Rmpfr vignette, 2012).
+#[inline]
+pub fn log_cosh(z: f64) -> f64 {
+    let a = z.abs();
+    if a < 1.0 {
+        let s = a.sinh();
+        0.5 * (s * s).ln_1p()
+    } else {
+        a + (-2.0 * a).exp().ln_1p() - std::f64::consts::LN_2
+    }
+}
+
+/// softplus(t) = log(1 + exp(t)), computed as max(t, 0) + log1p(exp(-|t|)) (same reference).
+#[inline]
+pub fn softplus(t: f64) -> f64 {
+    t.max(0.0) + (-t.abs()).exp().ln_1p()
+}
+
+/// The logistic function 1 / (1 + exp(-t)), evaluated without overflow for either sign of t.
+#[inline]
+pub fn sigmoid(t: f64) -> f64 {
+    if t >= 0.0 {
+        1.0 / (1.0 + (-t).exp())
+    } else {
+        let e = t.exp();
+        e / (1.0 + e)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Central finite difference of `loss` along coordinate i with step h.
+    fn fd(loss: &dyn Loss, theta: &[f64], i: usize, h: f64) -> f64 {
+        let mut p = theta.to_vec();
+        let mut m = theta.to_vec();
+        p[i] += h;
+        m[i] -= h;
+        (loss.value(&p) - loss.value(&m)) / (2.0 * h)
+    }
+
+    /// Checks the analytic gradient against central differences (error O(h^2) plus rounding
+    /// O(eps |L| / h)), relative to the gradient's scale.
+    pub(crate) fn check_gradient(loss: &dyn Loss, theta: &[f64]) {
+        let d = loss.dim();
+        let mut g = vec![0.0; d];
+        loss.gradient(theta, &mut g);
+        let scale = 1.0 + loss.value(theta).abs();
+        for i in 0..d {
+            let num = fd(loss, theta, i, 1e-5);
+            assert!(
+                (num - g[i]).abs() <= 1e-6 * scale,
+                "coordinate {i}: analytic {} vs numeric {num} at {theta:?}",
+                g[i]
+            );
+        }
+    }
+
+    /// Checks that the batched evaluation equals the scalar one bit for bit.
+    pub(crate) fn check_lanes(loss: &dyn Loss, points: &[Vec<f64>]) {
+        let d = loss.dim();
+        let lanes = points.len();
+        let mut x = vec![0.0; d * LANES];
+        for (b, p) in points.iter().enumerate() {
+            for i in 0..d {
+                x[i * LANES + b] = p[i];
+            }
+        }
+        let mut scratch = vec![0.0; d];
+        let mut out = [0.0; LANES];
+        loss.value_lanes(&x, lanes, &mut scratch, &mut out);
+        for (b, p) in points.iter().enumerate() {
+            assert_eq!(out[b].to_bits(), loss.value(p).to_bits());
+        }
+    }
+
+    fn vec3() -> impl Strategy<Value = Vec<f64>> {
+        proptest::collection::vec(-4.0f64..4.0, 3)
+    }
+
+    proptest! {
+        #[test]
+        fn logcosh_gradient(c in vec3(), t in vec3()) {
+            check_gradient(&LogCosh::new(c), &t);
+        }
+
+        #[test]
+        fn quadratic_gradient(c in vec3(), h in proptest::collection::vec(0.0f64..5.0, 3), t in vec3()) {
+            check_gradient(&Quadratic::new(c, h), &t);
+        }
+
+        #[test]
+        fn logistic_gradient(x in vec3(), y in prop_oneof![Just(-1.0), Just(1.0)], t in vec3()) {
+            check_gradient(&Logistic::new(x, y), &t);
+        }
+
+        #[test]
+        fn linear_gradient(g in vec3(), t in vec3()) {
+            check_gradient(&Linear::new(g), &t);
+        }
+
+        #[test]
+        fn lanes_match_scalar(c in vec3(), pts in proptest::collection::vec(vec3(), 1..=LANES)) {
+            check_lanes(&LogCosh::new(c.clone()), &pts);
+            check_lanes(&Quadratic::new(c.clone(), vec![1.0, 2.0, 0.5]), &pts);
+            check_lanes(&Logistic::new(c.clone(), 1.0), &pts);
+            check_lanes(&Linear::new(c), &pts);
+        }
+    }
+
+    #[test]
+    fn stable_forms_at_extremes() {
+        assert_eq!(log_cosh(0.0), 0.0);
+        assert!((log_cosh(1e-8) - 0.5e-16).abs() < 1e-30);
+        let series =
+            |z: f64| z * z / 2.0 - z.powi(4) / 12.0 + z.powi(6) / 45.0 - 17.0 * z.powi(8) / 2520.0;
+        assert!((log_cosh(1e-3) - series(1e-3)).abs() <= 2.0 * f64::EPSILON * series(1e-3));
+        for z in [0.5f64, 0.999, 1.0, 3.0, -20.0] {
+            let exact = z.cosh().ln();
+            assert!(
+                (log_cosh(z) - exact).abs() <= 4.0 * f64::EPSILON * exact,
+                "z = {z}"
+            );
+        }
+        assert!((log_cosh(800.0) - (800.0 - std::f64::consts::LN_2)).abs() < 1e-12);
+        assert!((softplus(-800.0) - 0.0).abs() < 1e-300);
+        assert_eq!(softplus(800.0), 800.0);
+        assert!((softplus(0.0) - std::f64::consts::LN_2).abs() < 1e-16);
+        assert_eq!(sigmoid(-800.0), (-800f64).exp());
+        assert_eq!(sigmoid(800.0), 1.0);
+    }
+}

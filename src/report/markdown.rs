@@ -1,0 +1,212 @@
+//! `results/REPORT.md`: the verdict table, then each experiment's evidence and figures.
+
+use crate::analysis::{FitReport, Summary};
+use crate::experiment::{Against, Metric};
+use crate::stats::VerdictKind;
+use std::fmt::Write as _;
+
+/// One experiment's outcome in a verification run.
+pub struct Entry<'a> {
+    /// Its summary.
+    pub summary: &'a Summary,
+    /// Figure stems written into `<name>/`.
+    pub figures: Vec<String>,
+}
+
+impl Entry<'_> {
+    /// The verdict, if the experiment has a claim.
+    pub fn verdict(&self) -> Option<VerdictKind> {
+        self.summary.fit.as_ref()?.verdict.as_ref().map(|v| v.kind)
+    }
+
+    /// The expected verdict, if stated.
+    pub fn expected(&self) -> Option<VerdictKind> {
+        self.summary.fit.as_ref()?.claim.as_ref()?.expect
+    }
+
+    /// Whether the verdict differs from the stated expectation.
+    pub fn mismatch(&self) -> bool {
+        matches!((self.verdict(), self.expected()), (Some(v), Some(e)) if v != e)
+    }
+}
+
+fn quantity(f: &FitReport) -> String {
+    let m = match f.metric {
+        Metric::SupSqError => "E sup|Z^n - Z|^2",
+        Metric::TerminalSqError => "E |Z^n_T - Z_T|^2",
+        Metric::KappaHat => "realised kappa",
+    };
+    let x = match f.against {
+        Against::N => "n",
+        Against::Dim => "d",
+    };
+    format!("{m} vs {x}")
+}
+
+fn fmt_ci(c: [f64; 2]) -> String {
+    format!("[{:.3}, {:.3}]", c[0], c[1])
+}
+
+/// One line per claim: experiment, statement, quantity, claim, fitted slope and interval, verdict,
+/// expectation.
+pub fn verdict_table(entries: &[Entry]) -> String {
+    let mut t = String::from(
+        "| experiment | paper statement | quantity | claimed slope | fitted slope [95% CI] | verdict | expected | |\n\
+|---|---|---|---|---|---|---|---|\n",
+    );
+    for e in entries {
+        let s = e.summary;
+        let Some(f) = &s.fit else {
+            let _ = writeln!(t, "| {} | (no claim) | | | | | | |", s.name);
+            continue;
+        };
+        let (claim, statement) = match &f.claim {
+            Some(c) => (
+                format!("{:+.3} ± {:.3}", c.slope, c.tolerance),
+                c.statement.clone(),
+            ),
+            None => ("-".into(), "(no claim)".into()),
+        };
+        let v = f
+            .verdict
+            .as_ref()
+            .map_or("-".into(), |v| format!("**{}**", v.kind));
+        let x = e.expected().map_or("-".into(), |k| k.to_string());
+        let mark = match (e.verdict(), e.expected()) {
+            (Some(a), Some(b)) if a == b => "as expected",
+            (Some(_), Some(_)) => "MISMATCH",
+            _ => "",
+        };
+        let _ = writeln!(
+            t,
+            "| {} | {} | {} | {} | {:.3} {} | {} | {} | {} |",
+            s.name,
+            statement,
+            quantity(f),
+            claim,
+            f.fit.slope,
+            fmt_ci(f.fit.ci95),
+            v,
+            x,
+            mark
+        );
+    }
+    t
+}
+
+fn sci(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{v:.3e}"))
+}
+
+/// The whole report.
+pub fn report(entries: &[Entry], quick: bool, header: &str) -> String {
+    let mut r = String::from("# stdp-flow verification report\n\n");
+    r.push_str(header);
+    if quick {
+        r.push_str(
+            "\n**This is a quick run** (`verify --quick`): fewer trajectories and smaller n. \
+Verdicts from it are a smoke test, not the evidence; run `stdp-flow verify` for the full report.\n",
+        );
+    }
+    r.push_str("\n## Verdicts\n\n");
+    r.push_str(&verdict_table(entries));
+    r.push_str(
+        "\nVerdict rule (equivalence test): `holds` if the whole 95% interval of the fitted slope lies \
+inside [claim - tolerance, claim + tolerance] (and below 0 for an error, which must decay); `fails` \
+if it lies entirely outside that band, or entirely at or above 0 for an error; `inconclusive` \
+otherwise. Diverged trajectories cap the verdict at `inconclusive`.\n",
+    );
+    for e in entries {
+        let s = e.summary;
+        let _ = write!(r, "\n## {}: {}\n\n", s.name, s.title);
+        if let Some(f) = &s.fit {
+            if let Some(c) = &f.claim {
+                let _ = writeln!(r, "Tests: {}.\n", c.statement);
+            }
+            if let Some(v) = &f.verdict {
+                let _ = writeln!(r, "Verdict: **{}**: {}.\n", v.kind, v.reason);
+            }
+            let _ = writeln!(
+                r,
+                "Fit of {}: slope {:.4} {} (se {:.4}, Birge ratio {:.2}, weighted r² {:.4}).\n",
+                quantity(f),
+                f.fit.slope,
+                fmt_ci(f.fit.ci95),
+                f.fit.slope_std_error,
+                f.fit.birge_ratio,
+                f.fit.r_squared
+            );
+            r.push_str("Slopes between consecutive points:\n\n| from | to | slope | 95% CI |\n|---|---|---|---|\n");
+            for p in &f.fit.pairwise_slopes {
+                let _ = writeln!(
+                    r,
+                    "| {} | {} | {:.3} | {} |",
+                    p.from,
+                    p.to,
+                    p.slope,
+                    fmt_ci(p.ci95)
+                );
+            }
+            r.push('\n');
+        }
+        r.push_str(
+            "| d | n | beta | gamma | M | diverged | kappa (reference) | kappa_n | realised kappa [95% CI] | E sup err² [95% CI] | E terminal err² | bias² | variance |\n\
+|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        );
+        for row in &s.rows {
+            let kh = row
+                .kappa_hat
+                .map_or("-".into(), |k| format!("{:.4} {}", k.mean, fmt_ci(k.ci95)));
+            let sup = row.sup_sq_error.map_or("-".into(), |e| {
+                format!("{:.3e} [{:.3e}, {:.3e}]", e.mean, e.ci95[0], e.ci95[1])
+            });
+            let _ = writeln!(
+                r,
+                "| {} | {} | {:.3} | {:.3} | {} | {} | {:.4} | {:.4} | {} | {} | {} | {} | {} |",
+                row.dim,
+                row.n,
+                row.beta,
+                row.gamma,
+                row.trajectories,
+                row.diverged,
+                row.kappa,
+                row.kappa_n,
+                kh,
+                sup,
+                sci(row.terminal_sq_error.map(|e| e.mean)),
+                sci(row.terminal_bias_sq),
+                sci(row.terminal_variance)
+            );
+        }
+        if !s.phase.is_empty() {
+            r.push_str(
+                "\n| beta | gamma | 1-beta-2gamma (drift, theory) | error slope [95% CI] | realised-drift slope [95% CI] | drift |\n|---|---|---|---|---|---|\n",
+            );
+            for c in &s.phase {
+                let es = c
+                    .error_slope
+                    .as_ref()
+                    .map_or("-".into(), |f| format!("{:.3} {}", f.slope, fmt_ci(f.ci95)));
+                let ds = c
+                    .drift_slope
+                    .as_ref()
+                    .map_or("-".into(), |f| format!("{:.3} {}", f.slope, fmt_ci(f.ci95)));
+                let _ = writeln!(
+                    r,
+                    "| {:.3} | {:.3} | {:+.3} | {} | {} | {} |",
+                    c.beta, c.gamma, c.predicted_drift_exponent, es, ds, c.drift_class
+                );
+            }
+        }
+        r.push('\n');
+        for stem in &e.figures {
+            let _ = writeln!(r, "![{stem}]({}/{stem}.png)\n", s.name);
+        }
+        let _ = writeln!(
+            r,
+            "Seed {}, {} threads, {:.1} s; files in `{}/`.",
+            s.provenance.seed, s.provenance.threads, s.provenance.seconds, s.name
+        );
+    }
+    r
+}

@@ -1,0 +1,136 @@
+//! Output: `summary.json`, `rows.csv`, the figures and the verification report. Every file is
+//! written atomically (a temporary file in the same folder, then a rename).
+
+pub mod figures;
+pub mod markdown;
+
+use crate::analysis::Summary;
+use crate::error::Error;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so readers never see a partial
+/// file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(bytes).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// `rows.csv`: one line per point, flat.
+pub fn rows_csv(s: &Summary) -> String {
+    let mut out = String::from(
+        "n,dim,beta,gamma,trajectories,diverged,kappa,kappa_n,alpha_n,a_n,steps,\
+sup_sq_error_mean,sup_sq_error_std_error,sup_sq_error_ci95_lo,sup_sq_error_ci95_hi,\
+terminal_sq_error_mean,terminal_sq_error_std_error,terminal_sq_error_ci95_lo,terminal_sq_error_ci95_hi,\
+terminal_bias_sq,terminal_variance,kappa_hat_mean,kappa_hat_std_error,kappa_hat_ci95_lo,kappa_hat_ci95_hi,seconds\n",
+    );
+    let opt = |x: Option<f64>| x.map(|v| format!("{v:e}")).unwrap_or_default();
+    let est = |e: Option<crate::stats::Estimate>| {
+        e.map(|e| {
+            format!(
+                "{:e},{:e},{:e},{:e}",
+                e.mean, e.std_error, e.ci95[0], e.ci95[1]
+            )
+        })
+        .unwrap_or_else(|| ",,,".into())
+    };
+    for r in &s.rows {
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{:e},{:e},{:e},{:e},{},{},{},{},{},{},{:.3}",
+            r.n,
+            r.dim,
+            r.beta,
+            r.gamma,
+            r.trajectories,
+            r.diverged,
+            r.kappa,
+            r.kappa_n,
+            r.alpha_n,
+            r.a_n,
+            r.steps,
+            est(r.sup_sq_error),
+            est(r.terminal_sq_error),
+            opt(r.terminal_bias_sq),
+            opt(r.terminal_variance),
+            est(r.kappa_hat),
+            r.seconds
+        );
+    }
+    out
+}
+
+/// The pretty-printed JSON of a summary.
+pub fn summary_json(s: &Summary) -> String {
+    let mut j = serde_json::to_string_pretty(s).expect("summary serialises");
+    j.push('\n');
+    j
+}
+
+/// Reads `summary.json` from a results folder.
+pub fn read_summary(dir: &Path) -> Result<Summary, Error> {
+    let path = dir.join("summary.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::Results {
+        path: path.clone(),
+        message: format!(
+            "cannot read it ({e}); give a folder written by `stdp-flow run` or `verify`"
+        ),
+    })?;
+    serde_json::from_str(&text).map_err(|e| Error::Results {
+        path,
+        message: format!("not a stdp-flow summary ({e}); regenerate it with `stdp-flow run`"),
+    })
+}
+
+/// Draws the figures into a staging folder, then moves each into `dir`.
+pub fn write_figures(s: &Summary, dir: &Path) -> Result<Vec<String>, Error> {
+    let stage = dir.join(format!(".figures-{}", std::process::id()));
+    std::fs::create_dir_all(&stage).map_err(io(&stage))?;
+    let stems = figures::draw_all(s, &stage);
+    let result = stems.and_then(|stems| {
+        for stem in &stems {
+            for ext in ["png", "svg"] {
+                let name = format!("{stem}.{ext}");
+                std::fs::rename(stage.join(&name), dir.join(&name))
+                    .map_err(io(&dir.join(&name)))?;
+            }
+        }
+        Ok(stems)
+    });
+    let _ = std::fs::remove_dir_all(&stage);
+    result
+}
+
+/// Writes `summary.json`, `rows.csv` and the figures into `dir`; returns the files written.
+pub fn write_results(s: &Summary, dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    write_atomic(&dir.join("summary.json"), summary_json(s).as_bytes())?;
+    write_atomic(&dir.join("rows.csv"), rows_csv(s).as_bytes())?;
+    let mut files = vec![dir.join("summary.json"), dir.join("rows.csv")];
+    for stem in write_figures(s, dir)? {
+        files.push(dir.join(format!("{stem}.png")));
+        files.push(dir.join(format!("{stem}.svg")));
+    }
+    Ok(files)
+}
