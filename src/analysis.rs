@@ -432,31 +432,66 @@ pub fn analyse(exp: &Experiment, s: &mut Summary) {
         }
     }
     let n_max = *exp.sweep.n.last().expect("non-empty");
+    let (b0, g0) = cells[0].exponents();
     let main = match &exp.claim {
-        Some(c) => fits.iter().position(|f| {
-            f.metric == c.metric
-                && f.against == c.against
-                && match c.against {
-                    Against::N => f.at_dim == Some(exp.sweep.dim[0]),
-                    Against::Dim => f.at_n == Some(n_max),
-                }
-        }),
+        Some(c) => {
+            let series: Vec<&Row> = s
+                .rows
+                .iter()
+                .filter(|r| same_cell(r, &cells[0]))
+                .filter(|r| match c.against {
+                    Against::N => r.dim == exp.sweep.dim[0],
+                    Against::Dim => r.n == n_max,
+                })
+                .filter(|r| {
+                    let x = match c.against {
+                        Against::N => r.n as f64,
+                        Against::Dim => r.dim as f64,
+                    };
+                    c.fit_from.is_none_or(|a| x >= a) && c.fit_to.is_none_or(|b| x <= b)
+                })
+                .collect();
+            let diverged: u64 = series.iter().map(|r| r.diverged).sum();
+            series_fit(&series, c.metric, c.against).map(|mut f| {
+                let why = (diverged > 0).then(|| format!("{diverged} trajectories diverged"));
+                let claim = Claim {
+                    slope: c.slope,
+                    tolerance: c.tolerance,
+                    decay: c.decay,
+                };
+                f.verdict = Some(decide(f.fit.ci95, &claim, why.as_deref()));
+                f.claim = Some(c.clone());
+                f
+            })
+        }
         None => fits
             .iter()
-            .position(|f| f.metric == Metric::SupSqError && f.against == Against::N),
+            .find(|f| {
+                f.metric == Metric::SupSqError
+                    && f.against == Against::N
+                    && f.beta == b0
+                    && f.gamma == g0
+            })
+            .cloned(),
     };
-    if let (Some(i), Some(c)) = (main, &exp.claim) {
-        let diverged: u64 = s.rows.iter().map(|r| r.diverged).sum();
-        let why = (diverged > 0).then(|| format!("{diverged} trajectories diverged"));
-        let claim = Claim {
-            slope: c.slope,
-            tolerance: c.tolerance,
-            decay: c.decay,
+    if let Some(m) = &main
+        && m.claim.is_some()
+    {
+        let same = |f: &FitReport| {
+            f.metric == m.metric
+                && f.against == m.against
+                && f.at_dim == m.at_dim
+                && f.at_n == m.at_n
+                && f.beta == m.beta
+                && f.gamma == m.gamma
+                && f.x == m.x
         };
-        fits[i].verdict = Some(decide(fits[i].fit.ci95, &claim, why.as_deref()));
-        fits[i].claim = Some(c.clone());
+        match fits.iter().position(same) {
+            Some(i) => fits[i] = m.clone(),
+            None => fits.push(m.clone()),
+        }
     }
-    s.fit = main.map(|i| fits[i].clone());
+    s.fit = main;
     if exp.grid.is_some() {
         s.phase = cells
             .iter()

@@ -215,6 +215,10 @@ pub struct ClaimSpec {
     pub expect: Option<VerdictKind>,
     /// Which statement of the paper this tests.
     pub statement: String,
+    /// Only points with x >= this enter the claim's fit (a declared asymptotic range).
+    pub fit_from: Option<f64>,
+    /// Only points with x <= this enter the claim's fit.
+    pub fit_to: Option<f64>,
 }
 
 /// Smaller sizes for `verify --quick`.
@@ -1093,6 +1097,23 @@ fn read(cx: &Cx, top: &mut Sec) -> Result<Experiment, Error> {
             Some(""),
             "a string naming the statement of the paper",
         )?;
+        let fit_from = c
+            .take("fit_from")
+            .map(|v| c.num("fit_from", &v, "a positive number"))
+            .transpose()?;
+        let fit_to = c
+            .take("fit_to")
+            .map(|v| c.num("fit_to", &v, "a positive number"))
+            .transpose()?;
+        if let (Some(a), Some(b)) = (fit_from, fit_to)
+            && a >= b
+        {
+            return Err(cx.invalid(
+                "claim.fit_to",
+                format!("{b} is not above fit_from = {a}"),
+                "fit_to > fit_from",
+            ));
+        }
         c.finish()?;
         if against == Against::Dim && !dim_sweep {
             return Err(cx.invalid(
@@ -1101,20 +1122,20 @@ fn read(cx: &Cx, top: &mut Sec) -> Result<Experiment, Error> {
                 "against = \"n\", or add [sweep] dim",
             ));
         }
-        let points = if against == Against::Dim {
-            dim.len()
+        let xs: Vec<f64> = if against == Against::Dim {
+            dim.iter().map(|&d| d as f64).collect()
         } else {
-            n.len()
+            n.iter().map(|&v| v as f64).collect()
         };
+        let points = xs
+            .iter()
+            .filter(|&&x| fit_from.is_none_or(|a| x >= a) && fit_to.is_none_or(|b| x <= b))
+            .count();
         if points < 3 {
             return Err(cx.invalid(
-                if against == Against::Dim {
-                    "sweep.dim"
-                } else {
-                    "sweep.n"
-                },
-                format!("has {points} values; a slope with a confidence interval needs at least 3"),
-                "at least 3 values",
+                if against == Against::Dim { "sweep.dim" } else { "sweep.n" },
+                format!("has {points} values in the claim's fit range; a slope with a confidence interval needs at least 3"),
+                "at least 3 values (inside claim.fit_from..claim.fit_to)",
             ));
         }
         claim = Some(ClaimSpec {
@@ -1125,6 +1146,8 @@ fn read(cx: &Cx, top: &mut Sec) -> Result<Experiment, Error> {
             decay,
             expect,
             statement,
+            fit_from,
+            fit_to,
         });
     }
 

@@ -56,8 +56,12 @@ pub fn verdict_table(entries: &[Entry]) -> String {
     );
     for e in entries {
         let s = e.summary;
-        let Some(f) = &s.fit else {
-            let _ = writeln!(t, "| {} | (no claim) | | | | | | |", s.name);
+        let Some(f) = s.fit.as_ref().filter(|f| f.claim.is_some()) else {
+            let _ = writeln!(
+                t,
+                "| {} | (no claim: see its figures) | | | | | | |",
+                s.name
+            );
             continue;
         };
         let (claim, statement) = match &f.claim {
@@ -122,6 +126,14 @@ otherwise. Diverged trajectories cap the verdict at `inconclusive`.\n",
         if let Some(f) = &s.fit {
             if let Some(c) = &f.claim {
                 let _ = writeln!(r, "Tests: {}.\n", c.statement);
+                if c.fit_from.is_some() || c.fit_to.is_some() {
+                    let _ = writeln!(
+                        r,
+                        "The claim's fit uses only x in [{}, {}] (declared in the experiment file); the other points are shown in the table and figures.\n",
+                        c.fit_from.map_or("-".into(), |v| v.to_string()),
+                        c.fit_to.map_or("-".into(), |v| v.to_string())
+                    );
+                }
             }
             if let Some(v) = &f.verdict {
                 let _ = writeln!(r, "Verdict: **{}**: {}.\n", v.kind, v.reason);
