@@ -30,12 +30,33 @@ pub struct PowerLawFit {
     pub chi2: f64,
     /// Degrees of freedom, K - 2.
     pub dof: usize,
-    /// sqrt(chi2 / dof): about 1 when a pure power law explains the points within their errors.
+    /// sqrt(chi2 / dof): about 1 when a pure power law explains the points within their errors
+    /// (NaN, written as null, with only two points).
+    #[serde(with = "nan_as_null")]
     pub birge_ratio: f64,
-    /// Weighted coefficient of determination 1 - chi2 / sum w (ln y - mean)^2.
+    /// Weighted coefficient of determination 1 - chi2 / sum w (ln y - mean)^2 (NaN, written as
+    /// null, when all y are equal).
+    #[serde(with = "nan_as_null")]
     pub r_squared: f64,
     /// Slopes between consecutive points.
     pub pairwise_slopes: Vec<PairwiseSlope>,
+}
+
+/// Writes a non-finite f64 as JSON null and reads null back as NaN.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if x.is_finite() {
+            s.serialize_f64(*x)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
 }
 
 impl PowerLawFit {
@@ -168,6 +189,15 @@ mod tests {
         assert!((f.slope - 1.5).abs() < 1e-12);
         assert!((f.r_squared - 27.0 / 28.0).abs() < 1e-12);
         assert!((f.chi2 - (1.0 / 6.0) / 0.01).abs() < 1e-9);
+    }
+
+    #[test]
+    fn two_point_fit_round_trips_through_json() {
+        let f = fit_power_law(&[10.0, 100.0], &[1.0, 0.1], &[0.01, 0.001]).unwrap();
+        assert!(f.birge_ratio.is_nan());
+        let back: PowerLawFit = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+        assert!(back.birge_ratio.is_nan());
+        assert_eq!(back.slope, f.slope);
     }
 
     #[test]
