@@ -158,6 +158,10 @@ pub struct Summary {
     pub name: String,
     /// Title.
     pub title: String,
+    /// `complete`, or `partial` while a run is in progress or was interrupted.
+    pub status: String,
+    /// See [`resume_key`].
+    pub resume_key: String,
     /// The fully resolved experiment.
     pub config: serde_json::Value,
     /// Provenance.
@@ -168,6 +172,9 @@ pub struct Summary {
     pub rows: Vec<Row>,
     /// The claim's fit (or the main error fit when there is no claim).
     pub fit: Option<FitReport>,
+    /// The claim's verdict: the same as `fit.verdict`, and present (as `inconclusive`) even when
+    /// no fit was possible.
+    pub verdict: Option<Verdict>,
     /// Every fit.
     pub fits: Vec<FitReport>,
     /// Phase-diagram cells (with a `[grid]`).
@@ -283,56 +290,103 @@ fn path_record(p: &Point, out: &PointOutput) -> PathRecord {
     }
 }
 
-/// Simulates every point of `exp` and assembles the summary.
-pub fn run(exp: &Experiment, opts: &RunOptions, observer: &dyn Observer) -> Summary {
-    let start = Instant::now();
+/// A fingerprint of the resolved experiment and the code that runs it (FNV-1a, 64 bits, over the
+/// experiment's canonical JSON, the crate version and the git commit). Results with different keys
+/// are never mixed by `--resume` or `merge`.
+pub fn resume_key(exp: &Experiment) -> String {
+    let text = format!(
+        "{}|{}|{}",
+        serde_json::to_string(exp).expect("serialisable"),
+        env!("CARGO_PKG_VERSION"),
+        option_env!("STDP_FLOW_GIT_COMMIT").unwrap_or("unknown")
+    );
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01B3);
+    }
+    format!("{h:016x}")
+}
+
+/// Whether `row` holds the results of point `p`.
+pub fn row_is(row: &Row, p: &Point) -> bool {
+    let (beta, gamma) = p.scaling.exponents();
+    row.n == p.n && row.dim == p.dim && row.beta == beta && row.gamma == gamma
+}
+
+/// Simulates the trajectories of `groups` (all when `None`) at one point.
+pub fn simulate_point(
+    exp: &Experiment,
+    p: &Point,
+    groups: Option<(u64, u64)>,
+    observer: &dyn Observer,
+) -> PointOutput {
+    let loss = exp.loss.build(p.dim);
+    let theta0 = exp.theta0.materialize(p.dim);
+    let m = exp.sweep.trajectories;
+    let groups = groups.unwrap_or((0, crate::engine::group_count(m)));
+    let spec = PointSpec {
+        loss: loss.as_ref(),
+        theta0: &theta0,
+        alpha_n: p.scaling.alpha_n(p.n),
+        a_n: p.scaling.a_n(p.n),
+        kappa: exp.kappa(p),
+        horizon: exp.reference.horizon,
+        substeps: exp.reference.substeps,
+        n: p.n,
+        trajectories: m,
+        seed: exp.seed,
+        checkpoints: exp.sweep.checkpoints,
+        divergence_bound: exp.sweep.divergence_bound,
+        groups,
+    };
+    let count =
+        crate::engine::group_bounds(groups.1 - 1, m).1 - crate::engine::group_bounds(groups.0, m).0;
+    let steps = crate::engine::steps_for(p.n, exp.reference.horizon);
+    observer.start_point(p, (steps + 1) * count);
+    run_point(&spec, p.dim as u64, &|w| observer.advance(w))
+}
+
+/// The row of a fully simulated point, and its recorded paths if the point is the smallest or
+/// largest n of the first dimension and cell.
+pub fn complete_point(
+    exp: &Experiment,
+    p: &Point,
+    out: &PointOutput,
+    seconds: f64,
+) -> (Row, Option<PathRecord>) {
+    let row = row_from(exp, p, exp.kappa(p), out, seconds);
+    let n_min = exp.sweep.n[0];
+    let n_max = *exp.sweep.n.last().expect("non-empty");
+    let path = (p.cell == 0 && p.dim == exp.sweep.dim[0] && (p.n == n_min || p.n == n_max))
+        .then(|| path_record(p, out));
+    (row, path)
+}
+
+/// The summary of the given rows and paths; `complete` runs the fits and the verdict.
+pub fn summarize(
+    exp: &Experiment,
+    opts: &RunOptions,
+    rows: Vec<Row>,
+    paths: Vec<PathRecord>,
+    seconds: f64,
+    complete: bool,
+) -> Summary {
     let started_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let points = exp.points();
-    let n_min = exp.sweep.n[0];
-    let n_max = *exp.sweep.n.last().expect("non-empty");
-    let mut rows = Vec::with_capacity(points.len());
-    let mut paths = Vec::new();
-    for p in &points {
-        let t0 = Instant::now();
-        let loss = exp.loss.build(p.dim);
-        let theta0 = exp.theta0.materialize(p.dim);
-        let kappa = exp.kappa(p);
-        let spec = PointSpec {
-            loss: loss.as_ref(),
-            theta0: &theta0,
-            alpha_n: p.scaling.alpha_n(p.n),
-            a_n: p.scaling.a_n(p.n),
-            kappa,
-            horizon: exp.reference.horizon,
-            substeps: exp.reference.substeps,
-            n: p.n,
-            trajectories: exp.sweep.trajectories,
-            seed: exp.seed,
-            checkpoints: exp.sweep.checkpoints,
-            divergence_bound: exp.sweep.divergence_bound,
-        };
-        let steps = crate::engine::steps_for(p.n, exp.reference.horizon);
-        observer.start_point(p, (steps + 1) * exp.sweep.trajectories);
-        let out = run_point(&spec, p.dim as u64, &|w| observer.advance(w));
-        let row = row_from(exp, p, kappa, &out, t0.elapsed().as_secs_f64());
-        if p.cell == 0 && p.dim == exp.sweep.dim[0] && (p.n == n_min || p.n == n_max) {
-            paths.push(path_record(p, &out));
-        }
-        observer.finish_point(&row);
-        rows.push(row);
-    }
     let mut s = Summary {
         name: exp.name.clone(),
         title: exp.title.clone(),
+        status: if complete { "complete" } else { "partial" }.to_string(),
+        resume_key: resume_key(exp),
         config: serde_json::to_value(exp).expect("serialisable"),
         provenance: Provenance {
             version: env!("CARGO_PKG_VERSION").to_string(),
             git_commit: option_env!("STDP_FLOW_GIT_COMMIT").map(str::to_string),
             seed: exp.seed,
             threads: opts.threads,
-            seconds: 0.0,
+            seconds,
             quick: opts.quick,
             started_unix,
         },
@@ -342,13 +396,73 @@ pub fn run(exp: &Experiment, opts: &RunOptions, observer: &dyn Observer) -> Summ
         },
         rows,
         fit: None,
+        verdict: None,
         fits: Vec::new(),
         phase: Vec::new(),
         paths,
     };
-    analyse(exp, &mut s);
-    s.provenance.seconds = start.elapsed().as_secs_f64();
+    if complete {
+        analyse(exp, &mut s);
+    }
     s
+}
+
+/// Simulates every point of `exp` and assembles the summary.
+pub fn run(exp: &Experiment, opts: &RunOptions, observer: &dyn Observer) -> Summary {
+    run_resumable(exp, opts, observer, None, &mut |_| Ok(())).expect("the hook never fails")
+}
+
+/// Like [`run`], but reuses the rows and paths of `prior` (a partial summary of the same
+/// experiment) and calls `after_point` with the partial summary after each newly completed point
+/// (to write it, or to stop by returning an error).
+pub fn run_resumable(
+    exp: &Experiment,
+    opts: &RunOptions,
+    observer: &dyn Observer,
+    prior: Option<&Summary>,
+    after_point: &mut (dyn FnMut(&Summary) -> Result<(), crate::error::Error> + Send),
+) -> Result<Summary, crate::error::Error> {
+    let start = Instant::now();
+    let mut rows: Vec<Row> = Vec::new();
+    let mut paths: Vec<PathRecord> = Vec::new();
+    let prior_seconds: f64 = prior.map_or(0.0, |s| s.rows.iter().map(|r| r.seconds).sum());
+    for p in exp.points() {
+        if let Some(r) = prior.and_then(|s| s.rows.iter().find(|r| row_is(r, &p))) {
+            rows.push(r.clone());
+            paths.extend(
+                prior
+                    .into_iter()
+                    .flat_map(|s| &s.paths)
+                    .filter(|q| q.n == p.n && q.dim == p.dim && p.cell == 0)
+                    .cloned(),
+            );
+            observer.finish_point(r);
+            continue;
+        }
+        let t0 = Instant::now();
+        let out = simulate_point(exp, &p, None, observer);
+        let (row, path) = complete_point(exp, &p, &out, t0.elapsed().as_secs_f64());
+        observer.finish_point(&row);
+        rows.push(row);
+        paths.extend(path);
+        let partial = summarize(
+            exp,
+            opts,
+            rows.clone(),
+            paths.clone(),
+            prior_seconds + start.elapsed().as_secs_f64(),
+            false,
+        );
+        after_point(&partial)?;
+    }
+    Ok(summarize(
+        exp,
+        opts,
+        rows,
+        paths,
+        prior_seconds + start.elapsed().as_secs_f64(),
+        true,
+    ))
 }
 
 fn series_fit(rows: &[&Row], metric: Metric, against: Against) -> Option<FitReport> {
@@ -491,6 +605,28 @@ pub fn analyse(exp: &Experiment, s: &mut Summary) {
             None => fits.push(m.clone()),
         }
     }
+    s.verdict = match (&main, &exp.claim) {
+        (Some(m), Some(_)) => m.verdict.clone(),
+        (None, Some(_)) => {
+            let usable = s
+                .rows
+                .iter()
+                .filter(|r| {
+                    r.metric(exp.claim.as_ref().map_or(Metric::SupSqError, |c| c.metric))
+                        .is_some()
+                })
+                .count();
+            let diverged: u64 = s.rows.iter().map(|r| r.diverged).sum();
+            Some(Verdict {
+                kind: crate::stats::VerdictKind::Inconclusive,
+                reason: format!(
+                    "no slope could be fitted: {usable} of {} points have an estimate ({diverged} trajectories diverged)",
+                    s.rows.len()
+                ),
+            })
+        }
+        _ => None,
+    };
     s.fit = main;
     if exp.grid.is_some() {
         s.phase = cells

@@ -11,6 +11,7 @@ use crate::loss::{LANES, Loss};
 use crate::recursion::{LaneBatch, Workspace};
 use crate::rng::trajectory_rng;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// Number of groups the trajectories are split into (fewer if there are fewer trajectories).
 /// Groups are the unit of parallel work and of the jackknife in [`crate::drift`].
@@ -18,6 +19,9 @@ pub const MAX_GROUPS: u64 = 64;
 
 /// How many of the first trajectories have their paths recorded at the checkpoints.
 pub const SAMPLE_PATHS: u64 = 5;
+
+/// Trajectories per structure-of-arrays batch (for memory estimates).
+pub const LANES_FOR_PLAN: usize = LANES;
 
 /// One point of a sweep: everything needed to simulate M trajectories at one n.
 pub struct PointSpec<'a> {
@@ -45,20 +49,39 @@ pub struct PointSpec<'a> {
     pub checkpoints: u64,
     /// A trajectory with |theta - Z| above this bound (or non-finite) counts as diverged.
     pub divergence_bound: f64,
+    /// The groups of trajectories to simulate, [first, last) (all: 0..group_count(M)).
+    pub groups: (u64, u64),
 }
 
-/// Raw results of one point, in trajectory order.
-#[derive(Clone, Debug)]
+/// Number of groups for M trajectories.
+pub fn group_count(m: u64) -> u64 {
+    MAX_GROUPS.min(m).max(1)
+}
+
+/// Trajectory indices [first, last) of group g out of group_count(m).
+pub fn group_bounds(g: u64, m: u64) -> (u64, u64) {
+    let groups = group_count(m);
+    (g * m / groups, (g + 1) * m / groups)
+}
+
+/// Raw results of one point (or of a range of its groups), in trajectory order. Everything an
+/// exact merge of shards needs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PointOutput {
+    /// The groups covered, [first, last).
+    pub groups: (u64, u64),
     /// Dimension d.
     pub dim: usize,
     /// Number of updates L = floor(T n).
     pub steps: u64,
     /// S_n per trajectory (NaN for diverged ones).
+    #[serde(with = "crate::serde_nan::vec")]
     pub sup_sq: Vec<f64>,
     /// |theta(L) - Z(T)|^2 per trajectory (NaN for diverged ones).
+    #[serde(with = "crate::serde_nan::vec")]
     pub terminal_sq: Vec<f64>,
     /// theta(L) per trajectory, row-major (M x d).
+    #[serde(with = "crate::serde_nan::vec")]
     pub terminal_theta: Vec<f64>,
     /// Update index at which each trajectory diverged, if it did.
     pub diverged_at: Vec<Option<u64>>,
@@ -82,6 +105,24 @@ impl PointOutput {
     /// Number of diverged trajectories.
     pub fn diverged(&self) -> u64 {
         self.diverged_at.iter().filter(|d| d.is_some()).count() as u64
+    }
+
+    /// Joins outputs of consecutive group ranges (in order) into one.
+    pub fn concat(parts: Vec<PointOutput>) -> PointOutput {
+        let mut it = parts.into_iter();
+        let mut out = it.next().expect("at least one part");
+        for p in it {
+            debug_assert_eq!(out.groups.1, p.groups.0);
+            out.groups.1 = p.groups.1;
+            out.sup_sq.extend(p.sup_sq);
+            out.terminal_sq.extend(p.terminal_sq);
+            out.terminal_theta.extend(p.terminal_theta);
+            out.diverged_at.extend(p.diverged_at);
+            out.group_path_sums.extend(p.group_path_sums);
+            out.group_sizes.extend(p.group_sizes);
+            out.sample_paths.extend(p.sample_paths);
+        }
+        out
     }
 }
 
@@ -210,12 +251,10 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
     let steps = steps_for(spec.n, spec.horizon);
     let ck_steps = checkpoint_steps(steps, spec.checkpoints);
     let nck = ck_steps.len();
-    let n_groups = MAX_GROUPS.min(m).max(1);
-    let mut groups: Vec<Group> = (0..n_groups)
+    let mut groups: Vec<Group> = (spec.groups.0..spec.groups.1)
         .into_par_iter()
         .map(|gi| {
-            let first = gi * m / n_groups;
-            let last = (gi + 1) * m / n_groups;
+            let (first, last) = group_bounds(gi, m);
             let size = (last - first) as usize;
             let mut ws = Workspace::new(d);
             let batches = (first..last)
@@ -283,7 +322,7 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
         groups
             .par_iter_mut()
             .for_each(|g| advance_group(g, spec, &blk));
-        progress((l1 + 1 - l0) * m);
+        progress((l1 + 1 - l0) * groups.iter().map(|g| g.size() as u64).sum::<u64>());
         if l1 == steps {
             break;
         }
@@ -291,6 +330,7 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
     }
 
     let mut out = PointOutput {
+        groups: spec.groups,
         dim: d,
         steps,
         sup_sq: Vec::with_capacity(m as usize),
@@ -341,6 +381,7 @@ mod tests {
             seed: 11,
             checkpoints: 7,
             divergence_bound: 1e6,
+            groups: (0, group_count(m)),
         }
     }
 
@@ -416,6 +457,28 @@ mod tests {
         for (x, y) in a.group_path_sums.iter().zip(&b.group_path_sums) {
             assert_eq!(bits(x), bits(y));
         }
+    }
+
+    #[test]
+    fn group_ranges_concatenate_to_the_whole() {
+        let loss = LogCosh::new(vec![1.0, -0.5, 0.25]);
+        let theta0 = [0.0; 3];
+        let mut s = spec(&loss, &theta0, 700, 150);
+        let whole = run_point(&s, 3, &|_| {});
+        let parts: Vec<PointOutput> = [(0, 7), (7, 40), (40, 64)]
+            .into_iter()
+            .map(|g| {
+                s.groups = g;
+                run_point(&s, 3, &|_| {})
+            })
+            .collect();
+        let joined = PointOutput::concat(parts);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&whole.sup_sq), bits(&joined.sup_sq));
+        assert_eq!(bits(&whole.terminal_theta), bits(&joined.terminal_theta));
+        assert_eq!(whole.group_sizes, joined.group_sizes);
+        assert_eq!(whole.sample_paths.len(), joined.sample_paths.len());
+        assert_eq!(joined.groups, (0, 64));
     }
 
     #[test]

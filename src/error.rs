@@ -70,7 +70,12 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
-    /// A results folder that cannot be used (for `plot`).
+    /// A run stopped on request (`--stop-after`) after completing some points.
+    Stopped {
+        /// Points completed in this invocation.
+        points: usize,
+    },
+    /// A results folder or shard that cannot be used.
     Results {
         /// The path.
         path: PathBuf,
@@ -83,7 +88,7 @@ impl Error {
     /// Exit code: 2 for invalid input, 1 for a failure while running.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Io { .. } => 1,
+            Error::Io { .. } | Error::Stopped { .. } => 1,
             _ => 2,
         }
     }
@@ -138,6 +143,12 @@ impl fmt::Display for Error {
             }
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Results { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::Stopped { points } => {
+                write!(
+                    f,
+                    "stopped after {points} points as asked; continue with `run --resume`"
+                )
+            }
         }
     }
 }

@@ -264,6 +264,47 @@ pub struct Experiment {
     /// The file it came from.
     #[serde(skip)]
     pub source: PathBuf,
+    /// The file's text (kept for shards, which carry it to `merge`).
+    #[serde(skip)]
+    pub source_text: String,
+}
+
+/// Changes made from the command line after validation.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Overrides {
+    /// Use the `[quick]` sizes.
+    pub quick: bool,
+    /// Replace `sweep.trajectories`.
+    pub trajectories: Option<u64>,
+    /// Replace `seed`.
+    pub seed: Option<u64>,
+}
+
+impl Overrides {
+    /// Applies the overrides, checking their ranges.
+    pub fn apply(&self, exp: &mut Experiment) -> Result<(), Error> {
+        if self.quick {
+            exp.quick();
+        }
+        if let Some(m) = self.trajectories {
+            if !(2..=MAX_TRAJECTORIES).contains(&m) {
+                return Err(Error::InvalidValue {
+                    at: Location {
+                        file: PathBuf::from("(command line)"),
+                        line_col: None,
+                    },
+                    key: "--trajectories".into(),
+                    problem: format!("is {m}"),
+                    expected: "an integer from 2 to 10^8".into(),
+                });
+            }
+            exp.sweep.trajectories = m;
+        }
+        if let Some(seed) = self.seed {
+            exp.seed = seed;
+        }
+        Ok(())
+    }
 }
 
 /// One point of a sweep.
@@ -379,7 +420,11 @@ pub fn parse(src: &str, path: &Path) -> Result<Experiment, Error> {
 }
 
 fn line_col(src: &str, byte: usize) -> (usize, usize) {
-    let before = &src[..byte.min(src.len())];
+    let mut byte = byte.min(src.len());
+    while !src.is_char_boundary(byte) {
+        byte -= 1;
+    }
+    let before = &src[..byte];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
@@ -1216,6 +1261,7 @@ fn read(cx: &Cx, top: &mut Sec) -> Result<Experiment, Error> {
         claim,
         quick,
         source: cx.file.to_path_buf(),
+        source_text: cx.src.to_string(),
     };
     if exp.reference.drift == DriftChoice::Limit {
         for s in exp.cells() {

@@ -5,10 +5,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use stdp_flow::analysis::{Observer, Row, RunOptions, Summary, run};
+use stdp_flow::analysis::{Observer, Row, RunOptions, Summary, resume_key, run_resumable};
 use stdp_flow::error::{Error, Location};
-use stdp_flow::experiment::{self, Experiment, Point};
+use stdp_flow::experiment::{self, Experiment, Overrides, Point};
 use stdp_flow::report::{self, markdown};
+use stdp_flow::{plan, shard};
 
 #[derive(Parser)]
 #[command(
@@ -45,6 +46,31 @@ enum Command {
         /// No progress bar and no table.
         #[arg(long)]
         quiet: bool,
+        /// Continue an interrupted run in the output folder, skipping its completed points.
+        #[arg(long)]
+        resume: bool,
+        /// Simulate only shard i of N (numbered from 0) and write shard-i-of-N.json for `merge`.
+        #[arg(long, value_name = "i/N")]
+        shard: Option<String>,
+        /// Run even if the memory estimate exceeds the available memory.
+        #[arg(long)]
+        force: bool,
+        /// Stop after this many newly completed points (for testing interruption).
+        #[arg(long, hide = true)]
+        stop_after: Option<usize>,
+    },
+    /// Merge the shard files of one sharded run into a results folder identical to an unsharded
+    /// run.
+    Merge {
+        /// The shard files (shard-i-of-N.json), all N of them.
+        #[arg(required = true)]
+        parts: Vec<PathBuf>,
+        /// Output folder [default: results/<name>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Worker threads for the analysis [default: all cores].
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Run every experiment in a folder, write each results/<name>/ and results/REPORT.md, and
     /// exit with 1 if any verdict differs from its `expect`.
@@ -188,81 +214,232 @@ fn pool(threads: Option<usize>) -> Result<(rayon::ThreadPool, usize), Error> {
     Ok((p, n))
 }
 
-fn apply_overrides(
-    exp: &mut Experiment,
-    trajectories: Option<u64>,
-    seed: Option<u64>,
-) -> Result<(), Error> {
-    if let Some(m) = trajectories {
-        if !(2..=100_000_000).contains(&m) {
-            return Err(Error::InvalidValue {
-                at: Location {
-                    file: PathBuf::from("(command line)"),
-                    line_col: None,
-                },
-                key: "--trajectories".into(),
-                problem: format!("is {m}"),
-                expected: "an integer from 2 to 10^8".into(),
-            });
-        }
-        exp.sweep.trajectories = m;
+/// Prints the estimated work and refuses runs that would not fit in memory (unless `force`).
+fn check_plan(exp: &Experiment, quiet: bool, force: bool) -> Result<(), Error> {
+    let p = plan::estimate(exp);
+    if let Some(avail) = plan::available_memory()
+        && p.peak_bytes > avail
+        && !force
+    {
+        return Err(Error::InvalidValue {
+            at: Location {
+                file: exp.source.clone(),
+                line_col: None,
+            },
+            key: "sweep.trajectories".into(),
+            problem: format!(
+                "the run needs about {:.0} MiB but {:.0} MiB are available",
+                p.peak_bytes / 1048576.0,
+                avail / 1048576.0
+            ),
+            expected: "fewer trajectories or smaller dimensions, or --force to run anyway".into(),
+        });
     }
-    if let Some(s) = seed {
-        exp.seed = s;
+    if !quiet {
+        let p = plan::calibrate(p, exp);
+        eprintln!(
+            "plan: {:.3e} coordinate-updates, peak memory about {:.0} MiB, expected {} ({:.2} ns per coordinate-update on this pool)",
+            p.coordinate_steps,
+            p.peak_bytes / 1048576.0,
+            human_seconds(p.seconds()),
+            p.seconds_per_coordinate_step * 1e9
+        );
     }
     Ok(())
 }
 
+fn human_seconds(s: f64) -> String {
+    if s < 120.0 {
+        format!("{s:.0} s")
+    } else if s < 7200.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
+}
+
+/// Removes temporary files left by an interrupted write.
+fn clean_stale(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && (name.contains(".tmp-") || name.starts_with(".figures-")) {
+            let p = e.path();
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+        }
+    }
+}
+
 fn simulate(
     exp: &Experiment,
-    threads: Option<usize>,
-    quick: bool,
+    pool: &rayon::ThreadPool,
+    opts: &RunOptions,
     quiet: bool,
+    prior: Option<&Summary>,
+    after_point: &mut (dyn FnMut(&Summary) -> Result<(), Error> + Send),
 ) -> Result<Summary, Error> {
-    let (pool, n) = pool(threads)?;
     let progress = Progress::new(total_work(exp), quiet);
     if !quiet {
         progress.println(&format!("{}: {}", exp.name, exp.title));
         progress.println(&header_line());
     }
-    let s = pool.install(|| run(exp, &RunOptions { threads: n, quick }, &progress));
+    let s = pool.install(|| run_resumable(exp, opts, &progress, prior, after_point));
     if let Some(b) = &progress.bar {
         b.finish_and_clear();
     }
-    Ok(s)
+    s
 }
 
-fn cmd_run(
-    path: &Path,
+struct RunArgs {
+    path: PathBuf,
     out: Option<PathBuf>,
-    trajectories: Option<u64>,
-    seed: Option<u64>,
+    overrides: Overrides,
     threads: Option<usize>,
-    quick: bool,
     quiet: bool,
-) -> Result<ExitCode, Error> {
-    let mut exp = experiment::load(path)?;
-    if quick {
-        exp.quick();
+    resume: bool,
+    shard: Option<String>,
+    force: bool,
+    stop_after: Option<usize>,
+}
+
+fn cmd_run(a: RunArgs) -> Result<ExitCode, Error> {
+    let mut exp = experiment::load(&a.path)?;
+    a.overrides.apply(&mut exp)?;
+    let shard = a.shard.as_deref().map(shard::parse_shard).transpose()?;
+    if let Some((_, n)) = shard {
+        shard::check_shard_count(&exp, n)?;
     }
-    apply_overrides(&mut exp, trajectories, seed)?;
-    let dir = out.unwrap_or_else(|| Path::new("results").join(&exp.name));
-    let s = simulate(&exp, threads, quick, quiet)?;
-    report::write_results(&s, &dir)?;
-    if !quiet {
-        if let Some(f) = &s.fit {
-            println!(
-                "fit: slope {:.4} [{:.4}, {:.4}]{}",
-                f.fit.slope,
-                f.fit.ci95[0],
-                f.fit.ci95[1],
-                f.verdict
-                    .as_ref()
-                    .map_or(String::new(), |v| format!(" -> {} ({})", v.kind, v.reason))
-            );
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("results").join(&exp.name));
+    let prior = if a.resume {
+        read_prior(&exp, &dir)?
+    } else {
+        None
+    };
+    let (pool, threads) = pool(a.threads)?;
+    pool.install(|| check_plan(&exp, a.quiet, a.force))?;
+    let opts = RunOptions {
+        threads,
+        quick: a.overrides.quick,
+    };
+    if let Some((i, n)) = shard {
+        let progress = Progress::new(total_work(&exp) / n, a.quiet);
+        let file = pool.install(|| shard::run_shard(&exp, &a.overrides, (i, n), &progress));
+        if let Some(b) = &progress.bar {
+            b.finish_and_clear();
         }
+        let path = dir.join(format!("shard-{i}-of-{n}.json"));
+        report::write_atomic(
+            &path,
+            serde_json::to_string(&file)
+                .expect("serialisable")
+                .as_bytes(),
+        )?;
+        if !a.quiet {
+            println!("wrote {}", path.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(p) = &prior
+        && p.status == "complete"
+    {
+        if !a.quiet {
+            println!("{} is already complete; nothing to resume", dir.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    clean_stale(&dir);
+    let mut done = 0usize;
+    let mut after = |partial: &Summary| -> Result<(), Error> {
+        report::write_atomic(
+            &dir.join("summary.json"),
+            report::summary_json(partial).as_bytes(),
+        )?;
+        report::write_atomic(&dir.join("rows.csv"), report::rows_csv(partial).as_bytes())?;
+        done += 1;
+        if a.stop_after.is_some_and(|k| done >= k) {
+            return Err(Error::Stopped { points: done });
+        }
+        Ok(())
+    };
+    let s = simulate(&exp, &pool, &opts, a.quiet, prior.as_ref(), &mut after)?;
+    report::write_results(&s, &dir)?;
+    if !a.quiet {
+        print_fit(&s);
         println!("wrote {}", dir.display());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The partial summary in `dir` to resume from, after checking that it belongs to `exp`.
+fn read_prior(exp: &Experiment, dir: &Path) -> Result<Option<Summary>, Error> {
+    if !dir.join("summary.json").exists() {
+        return Ok(None);
+    }
+    let s = report::read_summary(dir)?;
+    let key = resume_key(exp);
+    if s.resume_key != key {
+        return Err(Error::Results {
+            path: dir.join("summary.json"),
+            message: format!(
+                "was written for a different resolved experiment or code version (key {} vs {key}); \
+resume with the same file, options and build, or choose another --out",
+                s.resume_key
+            ),
+        });
+    }
+    Ok(Some(s))
+}
+
+fn print_fit(s: &Summary) {
+    if let Some(f) = &s.fit {
+        println!(
+            "fit: slope {:.4} [{:.4}, {:.4}]{}",
+            f.fit.slope,
+            f.fit.ci95[0],
+            f.fit.ci95[1],
+            f.verdict
+                .as_ref()
+                .map_or(String::new(), |v| format!(" -> {} ({})", v.kind, v.reason))
+        );
+    }
+}
+
+fn cmd_merge(
+    parts: &[PathBuf],
+    out: Option<PathBuf>,
+    threads: Option<usize>,
+) -> Result<ExitCode, Error> {
+    let files = parts
+        .iter()
+        .map(|p| shard::read_shard(p).map(|f| (p.clone(), f)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (pool, threads) = pool(threads)?;
+    let (exp, s) = pool.install(|| {
+        shard::merge(
+            &files,
+            &RunOptions {
+                threads,
+                quick: files[0].1.overrides.quick,
+            },
+        )
+    })?;
+    let dir = out.unwrap_or_else(|| Path::new("results").join(&exp.name));
+    report::write_results(&s, &dir)?;
+    print_fit(&s);
+    println!("merged {} shards into {}", files.len(), dir.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -291,18 +468,25 @@ fn cmd_verify(
     }
     // Validate everything before writing anything.
     let mut exps = Vec::new();
+    let overrides = Overrides {
+        quick,
+        trajectories: None,
+        seed,
+    };
     for f in &files {
         let mut e = experiment::load(f)?;
-        if quick {
-            e.quick();
-        }
-        apply_overrides(&mut e, None, seed)?;
+        overrides.apply(&mut e)?;
         exps.push(e);
     }
+    let (pool, n_threads) = pool(threads)?;
+    let opts = RunOptions {
+        threads: n_threads,
+        quick,
+    };
     let mut summaries = Vec::new();
     let mut figures = Vec::new();
     for e in &exps {
-        let s = simulate(e, threads, quick, quiet)?;
+        let s = simulate(e, &pool, &opts, quiet, None, &mut |_| Ok(()))?;
         let d = out.join(&e.name);
         let files = report::write_results(&s, &d)?;
         figures.push(
@@ -363,7 +547,30 @@ fn main() -> ExitCode {
             threads,
             quick,
             quiet,
-        } => cmd_run(&experiment, out, trajectories, seed, threads, quick, quiet),
+            resume,
+            shard,
+            force,
+            stop_after,
+        } => cmd_run(RunArgs {
+            path: experiment,
+            out,
+            overrides: Overrides {
+                quick,
+                trajectories,
+                seed,
+            },
+            threads,
+            quiet,
+            resume,
+            shard,
+            force,
+            stop_after,
+        }),
+        Command::Merge {
+            parts,
+            out,
+            threads,
+        } => cmd_merge(&parts, out, threads),
         Command::Verify {
             quick,
             out,

@@ -2138,6 +2138,9 @@ mod tests {
             diverged: 0,
         };
         Summary {
+            status: "complete".into(),
+            verdict: None,
+            resume_key: String::new(),
             name: "synthetic".into(),
             title: "Hand-made summary for the figure tests".into(),
             config: serde_json::Value::Null,

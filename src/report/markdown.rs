@@ -16,12 +16,22 @@ pub struct Entry<'a> {
 impl Entry<'_> {
     /// The verdict, if the experiment has a claim.
     pub fn verdict(&self) -> Option<VerdictKind> {
-        self.summary.fit.as_ref()?.verdict.as_ref().map(|v| v.kind)
+        self.summary.verdict.as_ref().map(|v| v.kind)
     }
 
     /// The expected verdict, if stated.
     pub fn expected(&self) -> Option<VerdictKind> {
-        self.summary.fit.as_ref()?.claim.as_ref()?.expect
+        self.summary
+            .config
+            .get("claim")?
+            .get("expect")?
+            .as_str()
+            .and_then(|e| match e {
+                "holds" => Some(VerdictKind::Holds),
+                "fails" => Some(VerdictKind::Fails),
+                "inconclusive" => Some(VerdictKind::Inconclusive),
+                _ => None,
+            })
     }
 
     /// Whether the verdict differs from the stated expectation.

@@ -32,31 +32,14 @@ pub struct PowerLawFit {
     pub dof: usize,
     /// sqrt(chi2 / dof): about 1 when a pure power law explains the points within their errors
     /// (NaN, written as null, with only two points).
-    #[serde(with = "nan_as_null")]
+    #[serde(with = "crate::serde_nan::scalar")]
     pub birge_ratio: f64,
     /// Weighted coefficient of determination 1 - chi2 / sum w (ln y - mean)^2 (NaN, written as
     /// null, when all y are equal).
-    #[serde(with = "nan_as_null")]
+    #[serde(with = "crate::serde_nan::scalar")]
     pub r_squared: f64,
     /// Slopes between consecutive points.
     pub pairwise_slopes: Vec<PairwiseSlope>,
-}
-
-/// Writes a non-finite f64 as JSON null and reads null back as NaN.
-mod nan_as_null {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
-        if x.is_finite() {
-            s.serialize_f64(*x)
-        } else {
-            s.serialize_none()
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-    }
 }
 
 impl PowerLawFit {

@@ -1,0 +1,37 @@
+//! Serde helpers that write non-finite f64 as JSON null and read null back as NaN, so results
+//! with NaN entries (two-point fits, diverged trajectories) round-trip through JSON.
+
+/// For a single f64 field.
+pub mod scalar {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `x`, or null when it is not finite.
+    pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if x.is_finite() {
+            s.serialize_f64(*x)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    /// Reads a number, or null as NaN.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}
+
+/// For a `Vec<f64>` field.
+pub mod vec {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the vector with non-finite entries as null.
+    pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|x| x.is_finite().then_some(*x)))
+    }
+
+    /// Reads the vector with null entries as NaN.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        let v = Vec::<Option<f64>>::deserialize(d)?;
+        Ok(v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+    }
+}

@@ -1,0 +1,362 @@
+//! Interruption and resume, sharding and merging, divergence, memory refusal.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const EXP: &str = r#"name = "robust"
+seed = 11
+[loss]
+kind = "logcosh"
+center = [1.0, -0.5, 0.25]
+[scaling]
+rule = "corrected"
+alpha = 1.0
+a = 1.0
+[reference]
+drift = "limit"
+[sweep]
+n = [100, 200, 400, 800, 1600]
+trajectories = 300
+[claim]
+slope = -1.0
+tolerance = 0.3
+"#;
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("stdp-flow-robust-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn exp_file(dir: &Path, text: &str) -> PathBuf {
+    let f = dir.join("exp.toml");
+    std::fs::write(&f, text).unwrap();
+    f
+}
+
+fn stdp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stdp-flow"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// summary.json without wall-clock fields.
+fn normalised(dir: &Path) -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    for r in v["rows"].as_array_mut().unwrap() {
+        r["seconds"] = 0.into();
+    }
+    for k in ["seconds", "started_unix", "threads"] {
+        v["provenance"][k] = 0.into();
+    }
+    v
+}
+
+fn csv_without_seconds(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("rows.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+        .collect()
+}
+
+fn assert_same_results(a: &Path, b: &Path) {
+    assert_eq!(normalised(a), normalised(b));
+    assert_eq!(csv_without_seconds(a), csv_without_seconds(b));
+    for e in std::fs::read_dir(a).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "png" || x == "svg") {
+            let q = b.join(p.file_name().unwrap());
+            assert_eq!(
+                std::fs::read(&p).unwrap(),
+                std::fs::read(&q).unwrap(),
+                "{} differs",
+                q.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn stopped_run_resumes_to_identical_files() {
+    let d = scratch("resume");
+    let f = exp_file(&d, EXP);
+    let (whole, part) = (d.join("whole"), d.join("part"));
+    assert!(
+        stdp(&["run", s(&f), "--out", s(&whole), "--quiet"])
+            .status
+            .success()
+    );
+    let o = stdp(&[
+        "run",
+        s(&f),
+        "--out",
+        s(&part),
+        "--quiet",
+        "--stop-after",
+        "2",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let partial = normalised(&part);
+    assert_eq!(partial["status"], "partial");
+    assert_eq!(partial["rows"].as_array().unwrap().len(), 2);
+    let o = stdp(&[
+        "run",
+        s(&f),
+        "--out",
+        s(&part),
+        "--quiet",
+        "--resume",
+        "--threads",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_same_results(&whole, &part);
+    // A different resolved experiment is refused, and the folder is left alone.
+    let before = std::fs::read(part.join("summary.json")).unwrap();
+    let o = stdp(&[
+        "run",
+        s(&f),
+        "--out",
+        s(&part),
+        "--quiet",
+        "--resume",
+        "--seed",
+        "12",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("different resolved experiment"));
+    assert_eq!(std::fs::read(part.join("summary.json")).unwrap(), before);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn sigint_leaves_a_consistent_folder_that_resumes() {
+    let d = scratch("sigint");
+    let text = EXP.replace(
+        "n = [100, 200, 400, 800, 1600]",
+        "n = [100, 200, 400, 800, 1600, 50000, 100000]",
+    );
+    let text = text.replace("trajectories = 300", "trajectories = 2000");
+    let f = exp_file(&d, &text);
+    let part = d.join("part");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stdp-flow"))
+        .args(["run", s(&f), "--out", s(&part), "--quiet"])
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    loop {
+        let rows = std::fs::read_to_string(part.join("summary.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .map_or(0, |v| v["rows"].as_array().map_or(0, Vec::len));
+        if rows >= 3 || t0.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let v = normalised(&part);
+    if status.success() {
+        assert_eq!(
+            v["status"], "complete",
+            "the run finished before the signal"
+        );
+    } else {
+        assert_eq!(v["status"], "partial");
+    }
+    let o = stdp(&["run", s(&f), "--out", s(&part), "--quiet", "--resume"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let names: Vec<String> = std::fs::read_dir(&part)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "temporary files left: {names:?}"
+    );
+    let whole = d.join("whole");
+    assert!(
+        stdp(&["run", s(&f), "--out", s(&whole), "--quiet"])
+            .status
+            .success()
+    );
+    assert_same_results(&whole, &part);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn three_shards_merge_to_the_unsharded_run() {
+    let d = scratch("shards");
+    let f = exp_file(&d, EXP);
+    let (whole, shards, merged) = (d.join("whole"), d.join("shards"), d.join("merged"));
+    assert!(
+        stdp(&["run", s(&f), "--out", s(&whole), "--quiet"])
+            .status
+            .success()
+    );
+    for i in 0..3 {
+        let o = stdp(&[
+            "run",
+            s(&f),
+            "--out",
+            s(&shards),
+            "--quiet",
+            "--shard",
+            &format!("{i}/3"),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let part = |i: usize| shards.join(format!("shard-{i}-of-3.json"));
+    let o = stdp(&[
+        "merge",
+        s(&part(2)),
+        s(&part(0)),
+        s(&part(1)),
+        "--out",
+        s(&merged),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_same_results(&whole, &merged);
+
+    let refused = |args: &[&str], needle: &str| {
+        let out = d.join("refused");
+        let mut all = vec!["merge"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--out", s(&out)]);
+        let o = stdp(&all);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(needle), "expected `{needle}` in: {err}");
+        assert!(!out.exists(), "a refused merge wrote output");
+    };
+    refused(&[s(&part(0)), s(&part(1))], "missing");
+    refused(&[s(&part(0)), s(&part(1)), s(&part(1))], "given twice");
+    let g2 = d.join("other");
+    std::fs::create_dir_all(&g2).unwrap();
+    let f2 = exp_file(&g2, &EXP.replace("seed = 11", "seed = 99"));
+    assert!(
+        stdp(&["run", s(&f2), "--out", s(&g2), "--quiet", "--shard", "2/3"])
+            .status
+            .success()
+    );
+    refused(
+        &[s(&part(0)), s(&part(1)), s(&g2.join("shard-2-of-3.json"))],
+        "another experiment",
+    );
+    refused(&[s(&f)], "not a stdp-flow shard");
+    let o = stdp(&[
+        "run",
+        s(&f),
+        "--out",
+        s(&shards),
+        "--quiet",
+        "--shard",
+        "3/3",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = stdp(&[
+        "run",
+        s(&f),
+        "--out",
+        s(&shards),
+        "--quiet",
+        "--shard",
+        "0/65",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn divergence_is_counted_reported_and_blocks_holds() {
+    let d = scratch("diverge");
+    let text = EXP
+        .replace("alpha = 1.0", "alpha = 4.0")
+        .replace("a = 1.0", "a = 3.0");
+    let text = text.replace("[sweep]", "[sweep]\ndivergence_bound = 2.0");
+    let text = text.replace("tolerance = 0.3", "tolerance = 9.0\ndecay = false");
+    let f = exp_file(&d, &text);
+    let out = d.join("out");
+    let o = stdp(&["run", s(&f), "--out", s(&out), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = normalised(&out);
+    let diverged: u64 = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["diverged"].as_u64().unwrap())
+        .sum();
+    assert!(diverged > 0, "the configuration should diverge");
+    assert_ne!(v["verdict"]["kind"], "holds");
+    assert!(
+        v["verdict"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("diverged"),
+        "{}",
+        v["verdict"]
+    );
+    // Every trajectory diverging leaves no fit but still an explicit verdict.
+    let all = text.replace("alpha = 4.0", "alpha = 400.0");
+    let f = exp_file(&d, &all);
+    let out2 = d.join("out2");
+    assert!(
+        stdp(&["run", s(&f), "--out", s(&out2), "--quiet"])
+            .status
+            .success()
+    );
+    let v = normalised(&out2);
+    assert!(v["fit"].is_null());
+    assert_eq!(v["verdict"]["kind"], "inconclusive");
+    let csv = std::fs::read_to_string(out.join("rows.csv")).unwrap();
+    assert!(
+        csv.lines()
+            .skip(1)
+            .any(|l| l.split(',').nth(5).unwrap() != "0")
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn runs_beyond_memory_are_refused_without_force() {
+    let d = scratch("memory");
+    let text = EXP.replace("center = [1.0, -0.5, 0.25]", "center = 0.5\ndim = 100000");
+    let f = exp_file(&d, &text);
+    let out = d.join("out");
+    let o = stdp(&[
+        "run",
+        s(&f),
+        "--out",
+        s(&out),
+        "--quiet",
+        "--trajectories",
+        "100000000",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--force") && err.contains("sweep.trajectories"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let _ = std::fs::remove_dir_all(&d);
+}
