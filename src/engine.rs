@@ -6,8 +6,9 @@
 //! does not grow with n. Each trajectory's stream depends on (seed, n, dim, index) only, and every
 //! reduction runs in index order, so results are bit-identical for any thread count.
 
+use crate::fastmath::ExpKernel;
 use crate::flow::Rk4;
-use crate::loss::{LANES, Loss};
+use crate::loss::{Known, LANES, Loss};
 use crate::recursion::{LaneBatch, Workspace};
 use crate::rng::trajectory_rng;
 use rayon::prelude::*;
@@ -53,15 +54,27 @@ pub struct PointSpec<'a> {
     pub groups: (u64, u64),
 }
 
-/// Number of groups for M trajectories.
+/// Number of groups for M trajectories: about one per [`LANES`] trajectories, at least 2 (for
+/// the jackknife) when M >= 2, at most [`MAX_GROUPS`].
 pub fn group_count(m: u64) -> u64 {
-    MAX_GROUPS.min(m).max(1)
+    (m / LANES as u64).clamp(m.min(2), MAX_GROUPS).max(1)
 }
 
-/// Trajectory indices [first, last) of group g out of group_count(m).
+/// Trajectory indices [first, last) of group g out of group_count(m). Boundaries are multiples of
+/// [`LANES`] whenever every group can hold a full batch, so batches are never split.
 pub fn group_bounds(g: u64, m: u64) -> (u64, u64) {
     let groups = group_count(m);
-    (g * m / groups, (g + 1) * m / groups)
+    let lanes = LANES as u64;
+    let edge = |k: u64| {
+        if k == groups {
+            m
+        } else if m >= lanes * groups {
+            k * m / groups / lanes * lanes
+        } else {
+            k * m / groups
+        }
+    };
+    (edge(g), edge(g + 1))
 }
 
 /// Raw results of one point (or of a range of its groups), in trajectory order. Everything an
@@ -99,6 +112,9 @@ pub struct PointOutput {
     pub group_sizes: Vec<u64>,
     /// Paths of the first [`SAMPLE_PATHS`] trajectories at the checkpoints, each (K+1) x d.
     pub sample_paths: Vec<Vec<f64>>,
+    /// Wall seconds spent integrating the reference flow.
+    #[serde(default)]
+    pub flow_seconds: f64,
 }
 
 impl PointOutput {
@@ -121,6 +137,7 @@ impl PointOutput {
             out.group_path_sums.extend(p.group_path_sums);
             out.group_sizes.extend(p.group_sizes);
             out.sample_paths.extend(p.sample_paths);
+            out.flow_seconds += p.flow_seconds;
         }
         out
     }
@@ -178,24 +195,108 @@ struct Block<'a> {
     ck: &'a [(u64, usize)],
 }
 
-fn advance_group(g: &mut Group, spec: &PointSpec, blk: &Block) {
+/// The instruction sets the kernel is compiled for; chosen once per point at run time. All
+/// compute the same bits (no fused multiply-add, no reassociation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Isa {
+    Baseline,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+impl Isa {
+    fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::env::var_os("STDP_FLOW_NO_SIMD").is_some() {
+                return Isa::Baseline;
+            }
+            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq") {
+                return Isa::Avx512;
+            }
+            if is_x86_feature_detected!("avx2") {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Baseline
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn advance_group_avx2<L: Loss + ?Sized>(g: &mut Group, spec: &PointSpec, blk: &Block, loss: &L) {
+    advance_group_impl(g, spec, blk, loss);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx2")]
+fn advance_group_avx512<L: Loss + ?Sized>(g: &mut Group, spec: &PointSpec, blk: &Block, loss: &L) {
+    advance_group_impl(g, spec, blk, loss);
+}
+
+fn advance_group_isa<L: Loss + ?Sized>(
+    g: &mut Group,
+    spec: &PointSpec,
+    blk: &Block,
+    isa: Isa,
+    loss: &L,
+) {
+    match isa {
+        Isa::Baseline => advance_group_impl(g, spec, blk, loss),
+        // SAFETY: the features were detected at run time by `Isa::detect`.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { advance_group_avx2(g, spec, blk, loss) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { advance_group_avx512(g, spec, blk, loss) },
+    }
+}
+
+/// Advances one group through a block, with the kernel compiled for the loss's concrete type
+/// (built-in losses) and the detected instruction set.
+fn advance_group(g: &mut Group, spec: &PointSpec, blk: &Block, isa: Isa) {
+    match spec.loss.known() {
+        Known::LogCosh(l) => advance_group_isa(g, spec, blk, isa, l),
+        Known::Quadratic(l) => advance_group_isa(g, spec, blk, isa, l),
+        Known::Logistic(l) => advance_group_isa(g, spec, blk, isa, l),
+        Known::Linear(l) => advance_group_isa(g, spec, blk, isa, l),
+        Known::Other => advance_group_isa(g, spec, blk, isa, spec.loss),
+    }
+}
+
+#[inline(always)]
+fn advance_group_impl<L: Loss + ?Sized>(g: &mut Group, spec: &PointSpec, blk: &Block, loss: &L) {
     let d = spec.theta0.len();
     let bound2 = spec.divergence_bound * spec.divergence_bound;
     let mut near = [0.0; LANES];
     let mut far = [0.0; LANES];
+    let exp = ExpKernel::for_range(spec.a_n);
     for (bi, batch) in g.batches.iter_mut().enumerate() {
         let base = bi * LANES;
         let lanes = batch.lanes();
         let mut ck = blk.ck.iter().peekable();
+        let mut rng = batch.generators();
         for l in blk.l0..=blk.l1 {
-            if l > 0 {
-                batch.step(spec.loss, spec.alpha_n, spec.a_n, &mut g.ws);
-            }
             let j = (l - blk.l0) as usize;
             let zl = &blk.z[j * d..(j + 1) * d];
             let zr = &blk.z[(j + 1) * d..(j + 2) * d];
-            batch.sq_dist(zl, &mut near);
-            batch.sq_dist(zr, &mut far);
+            if l > 0 {
+                let ws = &mut g.ws;
+                batch.step_measured(
+                    &mut rng,
+                    loss,
+                    spec.alpha_n,
+                    spec.a_n,
+                    exp,
+                    (zl, zr),
+                    (&mut near, &mut far),
+                    ws,
+                );
+            } else {
+                batch.sq_dist(zl, &mut near);
+                batch.sq_dist(zr, &mut far);
+            }
             for b in 0..lanes {
                 let k = base + b;
                 let e = near[b].max(far[b]);
@@ -240,6 +341,7 @@ fn advance_group(g: &mut Group, spec: &PointSpec, blk: &Block) {
                 }
             }
         }
+        batch.set_generators(rng);
     }
 }
 
@@ -295,15 +397,19 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
     let blen = block_len(d);
     let mut zbuf = vec![0.0; (blen as usize + 2) * d];
     let mut ck_in_block: Vec<(u64, usize)> = Vec::with_capacity(nck);
+    let mut flow_seconds = 0.0;
+    let isa = Isa::detect();
     let mut l0 = 0u64;
     while l0 <= steps {
         let l1 = (l0 + blen - 1).min(steps);
         let count = (l1 - l0 + 2) as usize;
+        let tf = std::time::Instant::now();
         zbuf[..d].copy_from_slice(flow.state());
         for j in 1..count {
             flow.advance_to(time(l0 + j as u64), spec.substeps);
             zbuf[j * d..(j + 1) * d].copy_from_slice(flow.state());
         }
+        flow_seconds += tf.elapsed().as_secs_f64();
         ck_in_block.clear();
         for (k, &lk) in ck_steps.iter().enumerate() {
             if (l0..=l1).contains(&lk) {
@@ -321,7 +427,7 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
         };
         groups
             .par_iter_mut()
-            .for_each(|g| advance_group(g, spec, &blk));
+            .for_each(|g| advance_group(g, spec, &blk, isa));
         progress((l1 + 1 - l0) * groups.iter().map(|g| g.size() as u64).sum::<u64>());
         if l1 == steps {
             break;
@@ -344,6 +450,7 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
         group_path_sums: Vec::with_capacity(groups.len()),
         group_sizes: Vec::with_capacity(groups.len()),
         sample_paths: Vec::new(),
+        flow_seconds,
     };
     for g in groups {
         out.group_sizes.push(g.size() as u64);
@@ -421,15 +528,10 @@ mod tests {
                     .max(d2(t.theta(), right));
             }
             let k = k as usize;
-            assert_eq!(sup.to_bits(), out.sup_sq[k].to_bits());
-            assert_eq!(
-                d2(t.theta(), &z[n as usize]).to_bits(),
-                out.terminal_sq[k].to_bits()
-            );
-            assert_eq!(
-                t.theta()[2].to_bits(),
-                out.terminal_theta[k * 3 + 2].to_bits()
-            );
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs();
+            assert!(close(out.sup_sq[k], sup), "{} vs {sup}", out.sup_sq[k]);
+            assert!(close(out.terminal_sq[k], d2(t.theta(), &z[n as usize])));
+            assert!(close(out.terminal_theta[k * 3 + 2], t.theta()[2]));
         }
         assert_eq!(
             out.checkpoint_steps,
@@ -465,7 +567,8 @@ mod tests {
         let theta0 = [0.0; 3];
         let mut s = spec(&loss, &theta0, 700, 150);
         let whole = run_point(&s, 3, &|_| {});
-        let parts: Vec<PointOutput> = [(0, 7), (7, 40), (40, 64)]
+        assert_eq!(group_count(150), 18);
+        let parts: Vec<PointOutput> = [(0, 7), (7, 11), (11, 18)]
             .into_iter()
             .map(|g| {
                 s.groups = g;
@@ -478,7 +581,31 @@ mod tests {
         assert_eq!(bits(&whole.terminal_theta), bits(&joined.terminal_theta));
         assert_eq!(whole.group_sizes, joined.group_sizes);
         assert_eq!(whole.sample_paths.len(), joined.sample_paths.len());
-        assert_eq!(joined.groups, (0, 64));
+        assert_eq!(joined.groups, (0, 18));
+    }
+
+    #[test]
+    fn groups_partition_trajectories_in_whole_batches() {
+        for m in [
+            2u64, 3, 7, 8, 15, 16, 17, 100, 128, 150, 511, 512, 513, 1000, 4000, 100_000,
+        ] {
+            let g = group_count(m);
+            assert!(
+                (1..=MAX_GROUPS).contains(&g) && (m < 2 || g >= 2),
+                "m = {m}: {g} groups"
+            );
+            let mut next = 0;
+            for k in 0..g {
+                let (a, b) = group_bounds(k, m);
+                assert_eq!(a, next);
+                assert!(b > a, "m = {m}: empty group {k}");
+                if m >= LANES as u64 * g && k + 1 < g {
+                    assert_eq!(b % LANES as u64, 0, "m = {m}: group {k} splits a batch");
+                }
+                next = b;
+            }
+            assert_eq!(next, m);
+        }
     }
 
     #[test]

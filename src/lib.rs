@@ -7,10 +7,12 @@
 //! and validates TOML files, [`analysis`] assembles results and [`report`] writes them.
 
 pub mod analysis;
+pub mod bench;
 pub mod drift;
 pub mod engine;
 pub mod error;
 pub mod experiment;
+pub mod fastmath;
 pub mod flow;
 pub mod loss;
 pub mod plan;

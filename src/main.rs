@@ -94,6 +94,18 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Measure the kernel's throughput on fixed workloads against the random-number floor.
+    Bench {
+        /// Threads [default: all cores].
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Multiply every workload's n by this (1 for the recorded figures).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
     /// Redraw the figures of a results folder from its summary.json, without simulating.
     Plot {
         /// The results folder.
@@ -529,6 +541,62 @@ seed is in its section; every number below is recomputed from simulation.\n",
     }
 }
 
+fn cmd_bench(threads: Option<usize>, json: bool, scale: f64) -> Result<ExitCode, Error> {
+    let (_, k) = pool(threads)?;
+    if !(scale > 0.0 && scale <= 100.0) {
+        return Err(Error::InvalidValue {
+            at: Location {
+                file: PathBuf::from("(command line)"),
+                line_col: None,
+            },
+            key: "--scale".into(),
+            problem: format!("is {scale}"),
+            expected: "a number in (0, 100]".into(),
+        });
+    }
+    let results: Vec<_> = stdp_flow::bench::workloads(scale)
+        .iter()
+        .map(|w| {
+            if !json {
+                eprintln!("measuring {} ...", w.name);
+            }
+            stdp_flow::bench::measure(w, k)
+        })
+        .collect();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&results).expect("serialisable")
+        );
+    } else {
+        println!(
+            "{:<16} {:>9} {:>13} {:>11} {:>11} {:>8} {:>9} {:>7}",
+            "workload",
+            "threads",
+            "steps/s",
+            "ns/step/core",
+            "floor ns",
+            "ratio",
+            "speed-up",
+            "flow %"
+        );
+        for r in &results {
+            println!(
+                "{:<16} {:>9} {:>13.3e} {:>11.2} {:>11.2} {:>8.2} {:>8.2}x {:>7.2}",
+                r.workload,
+                r.threads,
+                r.steps_per_second,
+                r.ns_per_step_per_core,
+                r.rng_floor_ns_per_core,
+                r.ratio_to_floor,
+                r.speedup,
+                100.0 * r.flow_fraction
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn cmd_plot(dir: &Path) -> Result<ExitCode, Error> {
     let s = report::read_summary(dir)?;
     let stems = report::write_figures(&s, dir)?;
@@ -579,6 +647,11 @@ fn main() -> ExitCode {
             threads,
             quiet,
         } => cmd_verify(quick, &out, &experiments, seed, threads, quiet),
+        Command::Bench {
+            threads,
+            json,
+            scale,
+        } => cmd_bench(threads, json, scale),
         Command::Plot { dir } => cmd_plot(&dir),
     };
     match result {

@@ -5,14 +5,16 @@
 //! with theta(-1) = theta(0) = theta0 and U(l) i.i.d. uniform on [-A_n, A_n]^d. The state carried
 //! between updates is theta, the previous loss value and the previous exp(-U).
 //!
-//! Two implementations compute the same numbers from the same random bits: [`Trajectory`], a plain
-//! scalar one kept as the reference, and [`LaneBatch`], which advances [`LANES`] trajectories in
-//! structure-of-arrays form for the engine.
+//! Two implementations consume the same random bits: [`Trajectory`], a plain scalar one with
+//! `f64::exp`, kept as the reference, and [`LaneBatch`], which advances [`LANES`] trajectories in
+//! structure-of-arrays form for the engine with a vectorisable exp (within 2 ulp); their
+//! trajectories agree to about 1e-13 relative (tested to 1e-9 over 10^4 updates).
 //!
 //! Cancellation: the bracket is a difference of two loss values of size |L| that differ by
 //! O(A_n |grad L| sqrt d); in f64 its relative error is about 1e-16 |L| / (A_n |grad L|), below
 //! 1e-11 for the scales used here (|L| < 1e3, A_n > 1e-3).
 
+use crate::fastmath::{self, ExpKernel};
 use crate::loss::{LANES, Loss};
 use crate::rng::symmetric_uniform;
 use rand::Rng;
@@ -88,6 +90,7 @@ impl<'a> Trajectory<'a> {
 
 /// Work buffers shared by the batches of one worker, allocated once per run.
 pub struct Workspace {
+    bits: Vec<u64>,
     x: Vec<f64>,
     e: Vec<f64>,
     scratch: Vec<f64>,
@@ -98,6 +101,7 @@ impl Workspace {
     /// Buffers for dimension d.
     pub fn new(d: usize) -> Self {
         Self {
+            bits: vec![0; d * LANES],
             x: vec![0.0; d * LANES],
             e: vec![0.0; d * LANES],
             scratch: vec![0.0; d],
@@ -145,38 +149,80 @@ impl LaneBatch {
             prev_e: vec![0.0; d * LANES],
             prev_loss: [0.0; LANES],
         };
-        b.draw(a_n, ws);
+        let mut rng = b.rng.clone();
+        b.draw(&mut rng, a_n, ExpKernel::for_range(a_n), ws);
+        b.rng = rng;
         loss.value_lanes(&ws.x, LANES, &mut ws.scratch, &mut b.prev_loss);
         std::mem::swap(&mut b.prev_e, &mut ws.e);
         b
     }
 
-    #[inline]
-    fn draw(&mut self, a_n: f64, ws: &mut Workspace) {
+    /// Draws U(l) for every lane: first the random bits, lane by lane in coordinate order (the
+    /// generators are scalar), then, in one vectorisable pass, U, x = theta + U and exp(-U) by
+    /// the cheapest [`ExpKernel`] accurate to 2 ulp on [-A_n, A_n].
+    #[inline(always)]
+    fn draw(&self, rng: &mut [Pcg64Mcg; LANES], a_n: f64, exp: ExpKernel, ws: &mut Workspace) {
+        let n = self.d * LANES;
         for i in 0..self.d {
-            let row = i * LANES..(i + 1) * LANES;
-            let (x, e, th) = (
-                &mut ws.x[row.clone()],
-                &mut ws.e[row.clone()],
-                &self.theta[row],
-            );
+            let row = &mut ws.bits[i * LANES..(i + 1) * LANES];
             for b in 0..LANES {
-                let u = symmetric_uniform(self.rng[b].next_u64(), a_n);
-                x[b] = th[b] + u;
-                e[b] = (-u).exp();
+                row[b] = rng[b].next_u64();
             }
+        }
+        let (bits, x, e, th) = (
+            &ws.bits[..n],
+            &mut ws.x[..n],
+            &mut ws.e[..n],
+            &self.theta[..n],
+        );
+        #[inline(always)]
+        fn fill(
+            bits: &[u64],
+            x: &mut [f64],
+            e: &mut [f64],
+            th: &[f64],
+            a_n: f64,
+            f: impl Fn(f64) -> f64,
+        ) {
+            for k in 0..bits.len() {
+                let u = symmetric_uniform(bits[k], a_n);
+                x[k] = th[k] + u;
+                e[k] = f(-u);
+            }
+        }
+        match exp {
+            ExpKernel::Taylor6 => fill(bits, x, e, th, a_n, fastmath::exp_taylor::<6>),
+            ExpKernel::Taylor8 => fill(bits, x, e, th, a_n, fastmath::exp_taylor::<8>),
+            ExpKernel::Taylor10 => fill(bits, x, e, th, a_n, fastmath::exp_taylor::<10>),
+            ExpKernel::Taylor13 => fill(bits, x, e, th, a_n, fastmath::exp_taylor::<13>),
+            ExpKernel::Reduced => fill(bits, x, e, th, a_n, fastmath::exp),
+            ExpKernel::Std => fill(bits, x, e, th, a_n, f64::exp),
         }
     }
 
-    /// One update of every lane.
-    #[inline]
-    pub fn step(&mut self, loss: &dyn Loss, alpha_n: f64, a_n: f64, ws: &mut Workspace) {
-        self.draw(a_n, ws);
+    /// The bracket of eq. 3.2 times alpha_n, per lane, after [`Self::draw`].
+    #[inline(always)]
+    fn delta<L: Loss + ?Sized>(
+        &mut self,
+        loss: &L,
+        alpha_n: f64,
+        ws: &mut Workspace,
+    ) -> [f64; LANES] {
         loss.value_lanes(&ws.x, LANES, &mut ws.scratch, &mut ws.loss);
         let mut delta = [0.0; LANES];
         for b in 0..LANES {
             delta[b] = alpha_n * (ws.loss[b] - self.prev_loss[b]);
         }
+        self.prev_loss = ws.loss;
+        delta
+    }
+
+    /// One update of every lane.
+    pub fn step(&mut self, loss: &dyn Loss, alpha_n: f64, a_n: f64, ws: &mut Workspace) {
+        let mut rng = self.rng.clone();
+        self.draw(&mut rng, a_n, ExpKernel::for_range(a_n), ws);
+        self.rng = rng;
+        let delta = self.delta(loss, alpha_n, ws);
         for i in 0..self.d {
             let row = i * LANES..(i + 1) * LANES;
             let (th, e, pe) = (
@@ -188,8 +234,57 @@ impl LaneBatch {
                 th[b] += delta[b] * (e[b] - pe[b]);
             }
         }
-        self.prev_loss = ws.loss;
         std::mem::swap(&mut self.prev_e, &mut ws.e);
+    }
+
+    /// One update of every lane, with the generators held by the caller (`rng`, taken with
+    /// [`Self::generators`] and given back with [`Self::set_generators`]), fused with the squared
+    /// distances of the new theta to zl and zr.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub fn step_measured<L: Loss + ?Sized>(
+        &mut self,
+        rng: &mut [Pcg64Mcg; LANES],
+        loss: &L,
+        alpha_n: f64,
+        a_n: f64,
+        exp: ExpKernel,
+        (zl, zr): (&[f64], &[f64]),
+        (near, far): (&mut [f64; LANES], &mut [f64; LANES]),
+        ws: &mut Workspace,
+    ) {
+        self.draw(rng, a_n, exp, ws);
+        let delta = self.delta(loss, alpha_n, ws);
+        let mut dn = [0.0; LANES];
+        let mut df = [0.0; LANES];
+        for i in 0..self.d {
+            let row = i * LANES..(i + 1) * LANES;
+            let (th, e, pe) = (
+                &mut self.theta[row.clone()],
+                &ws.e[row.clone()],
+                &self.prev_e[row],
+            );
+            let (a, c) = (zl[i], zr[i]);
+            for b in 0..LANES {
+                let t = th[b] + delta[b] * (e[b] - pe[b]);
+                th[b] = t;
+                dn[b] += (t - a) * (t - a);
+                df[b] += (t - c) * (t - c);
+            }
+        }
+        *near = dn;
+        *far = df;
+        std::mem::swap(&mut self.prev_e, &mut ws.e);
+    }
+
+    /// The generators of the lanes (to be held in a local while stepping).
+    pub fn generators(&self) -> [Pcg64Mcg; LANES] {
+        self.rng.clone()
+    }
+
+    /// Gives the generators back after [`Self::step_measured`].
+    pub fn set_generators(&mut self, rng: [Pcg64Mcg; LANES]) {
+        self.rng = rng;
     }
 
     /// The number of real lanes.
@@ -203,7 +298,7 @@ impl LaneBatch {
     }
 
     /// Squared distances |theta_b - z|^2 of every lane to the point z.
-    #[inline]
+    #[inline(always)]
     pub fn sq_dist(&self, z: &[f64], out: &mut [f64; LANES]) {
         *out = [0.0; LANES];
         for (i, zi) in z.iter().enumerate() {
@@ -233,7 +328,7 @@ mod tests {
     use crate::rng::trajectory_rng;
 
     #[test]
-    fn lane_batch_equals_scalar_trajectories() {
+    fn lane_batch_matches_scalar_trajectories() {
         let loss = LogCosh::new(vec![1.0, -0.5, 0.25]);
         let theta0 = [0.3, 0.0, -0.2];
         let (alpha_n, a_n) = (1.0, 0.05);
@@ -249,16 +344,80 @@ mod tests {
         let mut scalars: Vec<Trajectory> = (0..lanes)
             .map(|k| Trajectory::new(&loss, &theta0, alpha_n, a_n, trajectory_rng(9, 50, 3, k)))
             .collect();
-        for _ in 0..1000 {
+        for _ in 0..10_000 {
             batch.step(&loss, alpha_n, a_n, &mut ws);
             scalars.iter_mut().for_each(Trajectory::step);
         }
         for (b, s) in scalars.iter().enumerate() {
             for i in 0..3 {
-                assert_eq!(
-                    batch.theta()[i * LANES + b].to_bits(),
-                    s.theta()[i].to_bits()
+                let (x, y) = (batch.theta()[i * LANES + b], s.theta()[i]);
+                assert!(
+                    (x - y).abs() <= 1e-9 * y.abs().max(1e-3),
+                    "lane {b} coordinate {i}: {x} vs {y}"
                 );
+            }
+        }
+    }
+
+    /// The engine's kernel (`step_measured`, vectorised exp and softplus, every exp kernel) against
+    /// the scalar reference over 10^4 updates, for each built-in loss: within 1e-9 relative.
+    #[test]
+    fn fused_kernel_matches_scalar_reference_for_every_loss_and_exp() {
+        use crate::loss::{Logistic, Quadratic};
+        let d = 32;
+        let unit = vec![1.0 / (d as f64).sqrt(); d];
+        let losses: Vec<Box<dyn Loss>> = vec![
+            Box::new(LogCosh::new(vec![0.3; d])),
+            Box::new(Quadratic::new(vec![0.5; d], vec![1.5; d])),
+            Box::new(Logistic::new(unit.clone(), -1.0)),
+            Box::new(Linear::new(unit)),
+        ];
+        let theta0 = vec![0.1; d];
+        let z = vec![0.0; d];
+        for loss in &losses {
+            for a_n in [0.01, 0.04, 0.1, 0.3, 0.9] {
+                let alpha_n = 0.002 / a_n;
+                let mut ws = Workspace::new(d);
+                let mut batch = LaneBatch::new(
+                    loss.as_ref(),
+                    &theta0,
+                    a_n,
+                    (0..LANES as u64).map(|k| trajectory_rng(5, 7, 32, k)),
+                    &mut ws,
+                );
+                let mut rng = batch.generators();
+                let mut scalar = Trajectory::new(
+                    loss.as_ref(),
+                    &theta0,
+                    alpha_n,
+                    a_n,
+                    trajectory_rng(5, 7, 32, 3),
+                );
+                let (mut near, mut far) = ([0.0; LANES], [0.0; LANES]);
+                for _ in 0..10_000 {
+                    let exp = ExpKernel::for_range(a_n);
+                    batch.step_measured(
+                        &mut rng,
+                        loss.as_ref(),
+                        alpha_n,
+                        a_n,
+                        exp,
+                        (&z, &z),
+                        (&mut near, &mut far),
+                        &mut ws,
+                    );
+                    scalar.step();
+                }
+                let mut dist = 0.0;
+                for i in 0..d {
+                    let (x, y) = (batch.theta()[i * LANES + 3], scalar.theta()[i]);
+                    assert!(
+                        y.is_finite() && (x - y).abs() <= 1e-9 * y.abs().max(1e-3),
+                        "a_n {a_n}, coordinate {i}: {x} vs {y}"
+                    );
+                    dist += x * x;
+                }
+                assert!((near[3] - dist).abs() <= 1e-12 * dist);
             }
         }
     }

@@ -36,10 +36,15 @@ pub fn trajectory_rng(seed: u64, n: u64, dim: u64, index: u64) -> Pcg64Mcg {
 /// Maps 64 random bits to a uniform on [-a, a]: the top 52 bits k give (2k + 1) 2^-52 - 1, computed
 /// exactly, a grid of 2^52 points symmetric about 0 (k and 2^52 - 1 - k give opposite values),
 /// with mean exactly 0 and strictly inside (-1, 1).
-#[inline]
+///
+/// The integer is converted exactly by placing it in the mantissa of 2^52 and subtracting 2^52
+/// (only integer and floating-point operations that vectorise).
+#[inline(always)]
 pub fn symmetric_uniform(bits: u64, a: f64) -> f64 {
     const SCALE: f64 = 1.0 / (1u64 << 51) as f64;
-    a * (((bits >> 12) as f64 + 0.5) * SCALE - 1.0)
+    const TWO52: f64 = 4_503_599_627_370_496.0;
+    let k = f64::from_bits(TWO52.to_bits() | (bits >> 12)) - TWO52;
+    a * ((k + 0.5) * SCALE - 1.0)
 }
 
 #[cfg(test)]
@@ -56,6 +61,14 @@ mod tests {
         assert_eq!(symmetric_uniform(k, 0.3), -symmetric_uniform(mirror, 0.3));
         assert!(symmetric_uniform(u64::MAX, 1.0) < 1.0);
         assert!(symmetric_uniform(0, 1.0) > -1.0);
+    }
+
+    #[test]
+    fn exact_integer_conversion() {
+        for bits in [0u64, 1 << 12, u64::MAX, 0x1234_5678_9abc_def0, 1 << 63] {
+            let direct = 0.7 * (((bits >> 12) as f64 + 0.5) / (1u64 << 51) as f64 - 1.0);
+            assert_eq!(symmetric_uniform(bits, 0.7).to_bits(), direct.to_bits());
+        }
     }
 
     #[test]

@@ -31,6 +31,7 @@ impl Loss for Linear {
         grad.copy_from_slice(&self.g);
     }
 
+    #[inline(always)]
     fn value_lanes(&self, x: &[f64], lanes: usize, _scratch: &mut [f64], out: &mut [f64]) {
         let mut acc = [0.0; LANES];
         for (i, g) in self.g.iter().enumerate() {
@@ -40,5 +41,9 @@ impl Loss for Linear {
             }
         }
         out[..lanes].copy_from_slice(&acc[..lanes]);
+    }
+
+    fn known(&self) -> super::Known<'_> {
+        super::Known::Linear(self)
     }
 }

@@ -33,6 +33,7 @@ impl Loss for LogCosh {
         }
     }
 
+    #[inline(always)]
     fn value_lanes(&self, x: &[f64], lanes: usize, _scratch: &mut [f64], out: &mut [f64]) {
         let mut acc = [0.0; LANES];
         for (i, c) in self.center.iter().enumerate() {
@@ -42,5 +43,9 @@ impl Loss for LogCosh {
             }
         }
         out[..lanes].copy_from_slice(&acc[..lanes]);
+    }
+
+    fn known(&self) -> super::Known<'_> {
+        super::Known::LogCosh(self)
     }
 }

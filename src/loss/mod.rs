@@ -14,6 +14,21 @@ pub use quadratic::Quadratic;
 /// Number of trajectories advanced together in one structure-of-arrays batch.
 pub const LANES: usize = 8;
 
+/// A built-in loss seen as its concrete type, so the engine can compile its kernel for it
+/// (inlining the batched value into the vectorised step).
+pub enum Known<'a> {
+    /// [`LogCosh`].
+    LogCosh(&'a LogCosh),
+    /// [`Quadratic`].
+    Quadratic(&'a Quadratic),
+    /// [`Logistic`].
+    Logistic(&'a Logistic),
+    /// [`Linear`].
+    Linear(&'a Linear),
+    /// Any other loss (called through `dyn Loss`).
+    Other,
+}
+
 /// A differentiable loss on R^d.
 ///
 /// Implement [`Loss::value`] and [`Loss::gradient`]; override [`Loss::value_lanes`] when a
@@ -42,6 +57,11 @@ pub trait Loss: Send + Sync {
             }
             *o = self.value(&scratch[..d]);
         }
+    }
+
+    /// The concrete type, for built-in losses; others keep the default.
+    fn known(&self) -> Known<'_> {
+        Known::Other
     }
 }
 

@@ -44,6 +44,7 @@ impl Loss for Quadratic {
         }
     }
 
+    #[inline(always)]
     fn value_lanes(&self, x: &[f64], lanes: usize, _scratch: &mut [f64], out: &mut [f64]) {
         let mut acc = [0.0; LANES];
         for i in 0..self.center.len() {
@@ -55,5 +56,9 @@ impl Loss for Quadratic {
             }
         }
         out[..lanes].copy_from_slice(&acc[..lanes]);
+    }
+
+    fn known(&self) -> super::Known<'_> {
+        super::Known::Quadratic(self)
     }
 }

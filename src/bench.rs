@@ -1,0 +1,181 @@
+//! `stdp-flow bench`: throughput of the Monte Carlo kernel on fixed workloads, against the floor
+//! set by its random numbers (the same generator producing the same count of uniforms on the same
+//! threads, measured in the same run).
+
+use crate::engine::{PointSpec, group_count, run_point};
+use crate::loss::{LANES, Linear, LogCosh, Logistic, Loss, Quadratic};
+use crate::rng::{symmetric_uniform, trajectory_rng};
+use crate::scaling::{Scaling, ScalingRule};
+use rand::Rng;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::hint::black_box;
+use std::time::Instant;
+
+/// One fixed workload.
+pub struct Workload {
+    /// Its name.
+    pub name: &'static str,
+    /// The loss.
+    pub loss: Box<dyn Loss>,
+    /// n.
+    pub n: u64,
+    /// Trajectories.
+    pub trajectories: u64,
+}
+
+/// The standard workloads, scaled in n by `scale` (1 for the recorded figures).
+pub fn workloads(scale: f64) -> Vec<Workload> {
+    let n = |base: f64| ((base * scale).round() as u64).max(10);
+    let unit = |d: usize| vec![1.0 / (d as f64).sqrt(); d];
+    vec![
+        Workload {
+            name: "logcosh d=3",
+            loss: Box::new(LogCosh::new(vec![1.0, -0.5, 0.25])),
+            n: n(20_000.0),
+            trajectories: 4096,
+        },
+        Workload {
+            name: "logistic d=32",
+            loss: Box::new(Logistic::new(unit(32), 1.0)),
+            n: n(20_000.0),
+            trajectories: 1024,
+        },
+        Workload {
+            name: "quadratic d=256",
+            loss: Box::new(Quadratic::new(vec![1.0; 256], vec![1.0; 256])),
+            n: n(20_000.0),
+            trajectories: 128,
+        },
+        Workload {
+            name: "linear d=32",
+            loss: Box::new(Linear::new(unit(32))),
+            n: n(20_000.0),
+            trajectories: 1024,
+        },
+    ]
+}
+
+/// Measurements of one workload.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchResult {
+    /// Workload name.
+    pub workload: String,
+    /// Dimension.
+    pub dim: usize,
+    /// n.
+    pub n: u64,
+    /// Trajectories.
+    pub trajectories: u64,
+    /// Threads of the main measurement.
+    pub threads: usize,
+    /// (n + 1) M d.
+    pub coordinate_steps: f64,
+    /// Wall seconds with all threads.
+    pub seconds: f64,
+    /// Coordinate-steps per second with all threads.
+    pub steps_per_second: f64,
+    /// Nanoseconds per coordinate-step per core.
+    pub ns_per_step_per_core: f64,
+    /// The same for generating the uniforms alone (the floor).
+    pub rng_floor_ns_per_core: f64,
+    /// ns_per_step_per_core / rng_floor_ns_per_core.
+    pub ratio_to_floor: f64,
+    /// Wall seconds on one thread.
+    pub seconds_one_thread: f64,
+    /// seconds_one_thread / seconds.
+    pub speedup: f64,
+    /// Share of the wall time spent integrating the reference flow.
+    pub flow_fraction: f64,
+}
+
+fn spec<'a>(w: &'a Workload, theta0: &'a [f64]) -> PointSpec<'a> {
+    let s = Scaling {
+        rule: ScalingRule::Corrected,
+        alpha: 1.0,
+        a: 1.0,
+    };
+    PointSpec {
+        loss: w.loss.as_ref(),
+        theta0,
+        alpha_n: s.alpha_n(w.n),
+        a_n: s.a_n(w.n),
+        kappa: s.kappa_limit().expect("finite"),
+        horizon: 1.0,
+        substeps: 1,
+        n: w.n,
+        trajectories: w.trajectories,
+        seed: 1,
+        checkpoints: 200,
+        divergence_bound: 1e6,
+        groups: (0, group_count(w.trajectories)),
+    }
+}
+
+/// Seconds to draw `count` uniforms with `LANES` interleaved `Pcg64Mcg` streams per task, on the
+/// current pool: the cost floor of the kernel, which needs one uniform per coordinate-step.
+pub fn rng_floor(count: f64, tasks: u64) -> f64 {
+    let per_task = (count / tasks as f64 / LANES as f64).ceil() as u64;
+    let t0 = Instant::now();
+    let total: f64 = (0..tasks)
+        .into_par_iter()
+        .map(|t| {
+            let mut rng: [rand_pcg::Pcg64Mcg; LANES] =
+                std::array::from_fn(|b| trajectory_rng(7, t, 0, b as u64));
+            let mut acc = [0.0f64; LANES];
+            for _ in 0..per_task {
+                for b in 0..LANES {
+                    acc[b] += symmetric_uniform(rng[b].next_u64(), 0.5);
+                }
+            }
+            acc.iter().sum::<f64>()
+        })
+        .sum();
+    black_box(total);
+    t0.elapsed().as_secs_f64()
+}
+
+/// Runs one workload on `threads` threads (and on one thread for the speed-up).
+pub fn measure(w: &Workload, threads: usize) -> BenchResult {
+    let d = w.loss.dim();
+    let theta0 = vec![0.0; d];
+    let sp = spec(w, &theta0);
+    let pool = |k: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(k)
+            .build()
+            .expect("thread pool")
+    };
+    let timed = |k: usize| {
+        pool(k).install(|| {
+            let t0 = Instant::now();
+            let out = run_point(&sp, d as u64, &|_| {});
+            (t0.elapsed().as_secs_f64(), out.flow_seconds)
+        })
+    };
+    let (seconds, flow) = timed(threads);
+    let (seconds_one_thread, _) = if threads == 1 {
+        (seconds, flow)
+    } else {
+        timed(1)
+    };
+    let coordinate_steps = (w.n + 1) as f64 * w.trajectories as f64 * d as f64;
+    let floor = pool(threads).install(|| rng_floor(coordinate_steps, 8 * threads as u64));
+    let per_core = |secs: f64| secs * threads as f64 / coordinate_steps * 1e9;
+    BenchResult {
+        workload: w.name.to_string(),
+        dim: d,
+        n: w.n,
+        trajectories: w.trajectories,
+        threads,
+        coordinate_steps,
+        seconds,
+        steps_per_second: coordinate_steps / seconds,
+        ns_per_step_per_core: per_core(seconds),
+        rng_floor_ns_per_core: per_core(floor),
+        ratio_to_floor: seconds / floor,
+        seconds_one_thread,
+        speedup: seconds_one_thread / seconds,
+        flow_fraction: flow / seconds,
+    }
+}

@@ -1,0 +1,218 @@
+//! A branch-free exp that compilers vectorise, for the kernel's exp(-U).
+//!
+//! Method (Cody & Waite, *Software Manual for the Elementary Functions*, 1980; as in fdlibm's
+//! e_exp.c): x = k ln 2 + r with k = round(x / ln 2) found by the 1.5 * 2^52 shifter trick and
+//! ln 2 split into a high part with trailing zeros (so k * LN2_HI is exact) and a low part;
+//! |r| <= ln(2)/2; exp(r) by its Taylor polynomial to degree 13 (truncation below 5e-18
+//! relative) in Horner form; and the result scaled by 2^k built from the exponent bits. Only
+//! additions, multiplications and integer bit operations, no fused multiply-add, so every
+//! instruction set computes the same bits. Measured accuracy: within 1 ulp of the platform's
+//! `f64::exp` at 2e6 points of [-700, 700] (mean 0.10 ulp), so within about 2 ulp of the exact
+//! value (see the tests). Valid for |x| <= 700.
+
+const LOG2E: f64 = std::f64::consts::LOG2_E;
+const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
+const SHIFTER: f64 = 6_755_399_441_055_744.0;
+
+/// Largest |x| accepted by [`exp`].
+pub const EXP_LIMIT: f64 = 700.0;
+
+/// exp(x) for |x| <= [`EXP_LIMIT`], to within 2 ulp.
+#[inline(always)]
+pub fn exp(x: f64) -> f64 {
+    let t = x * LOG2E + SHIFTER;
+    let kf = t - SHIFTER;
+    let k = t.to_bits().wrapping_sub(SHIFTER.to_bits());
+    let r = (x - kf * LN2_HI) - kf * LN2_LO;
+    let mut p = 1.0 / 6_227_020_800.0;
+    p = p * r + 1.0 / 479_001_600.0;
+    p = p * r + 1.0 / 39_916_800.0;
+    p = p * r + 1.0 / 3_628_800.0;
+    p = p * r + 1.0 / 362_880.0;
+    p = p * r + 1.0 / 40_320.0;
+    p = p * r + 1.0 / 5_040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    let scale = f64::from_bits(k.wrapping_add(1023) << 52);
+    p * scale
+}
+
+/// exp(x) by its Taylor polynomial of degree N in Horner form, without range reduction: for
+/// |x| small enough that the truncation error |x|^(N+1)/(N+1)! e^|x| stays below 2^-56 relative
+/// (see [`ExpKernel::for_range`]).
+#[inline(always)]
+pub fn exp_taylor<const N: usize>(x: f64) -> f64 {
+    let mut inv = [1.0f64; 14];
+    let mut k = 1;
+    while k < 14 {
+        inv[k] = inv[k - 1] / k as f64;
+        k += 1;
+    }
+    let mut p = inv[N];
+    let mut j = N;
+    while j > 0 {
+        j -= 1;
+        p = p * x + inv[j];
+    }
+    p
+}
+
+/// Which exp the kernel uses for arguments in [-a, a]: the cheapest one accurate to within 2 ulp
+/// there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpKernel {
+    /// Degree 6, |x| <= 0.012.
+    Taylor6,
+    /// Degree 8, |x| <= 0.045.
+    Taylor8,
+    /// Degree 10, |x| <= 0.12.
+    Taylor10,
+    /// Degree 13, |x| <= 0.34.
+    Taylor13,
+    /// Range-reduced [`exp`], |x| <= [`EXP_LIMIT`].
+    Reduced,
+    /// `f64::exp`.
+    Std,
+}
+
+impl ExpKernel {
+    /// The kernel for arguments of magnitude at most `a`.
+    pub fn for_range(a: f64) -> Self {
+        match a.abs() {
+            a if a <= 0.012 => ExpKernel::Taylor6,
+            a if a <= 0.045 => ExpKernel::Taylor8,
+            a if a <= 0.12 => ExpKernel::Taylor10,
+            a if a <= 0.34 => ExpKernel::Taylor13,
+            a if a <= EXP_LIMIT => ExpKernel::Reduced,
+            _ => ExpKernel::Std,
+        }
+    }
+}
+
+/// log(1 + y) for y in [0, 1], branch-free: for y > sqrt(2) - 1, log1p(y) = ln 2 + log1p(z) with
+/// z = (y - 1)/2; then log1p(z) = 2 atanh(s), s = z / (2 + z), |s| <= 0.1716, by its series to
+/// s^23 (truncation below 1e-19). The classical argument reduction of fdlibm's s_log1p.c, with the
+/// atanh series in place of its minimax polynomial.
+#[inline(always)]
+pub fn log1p_unit(y: f64) -> f64 {
+    const SQRT2_M1: f64 = std::f64::consts::SQRT_2 - 1.0;
+    let big = y > SQRT2_M1;
+    let z = if big { (y - 1.0) * 0.5 } else { y };
+    let s = z / (2.0 + z);
+    let s2 = s * s;
+    let mut p = 1.0 / 23.0;
+    let mut k = 21.0;
+    while k > 0.0 {
+        p = p * s2 + 1.0 / k;
+        k -= 2.0;
+    }
+    let r = 2.0 * s * p;
+    if big { LN2_HI + (r + LN2_LO) } else { r }
+}
+
+/// softplus(t) = log(1 + exp(t)) = max(t, 0) + log1p(exp(-|t|)), with [`exp`] and
+/// [`log1p_unit`]: branch-free, so a loop over lanes vectorises.
+#[inline(always)]
+pub fn softplus(t: f64) -> f64 {
+    let a = t.abs();
+    let y = exp(-a.min(EXP_LIMIT));
+    let y = if a > EXP_LIMIT { 0.0 } else { y };
+    t.max(0.0) + log1p_unit(y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ulps(a: f64, b: f64) -> u64 {
+        (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs()
+    }
+
+    #[test]
+    fn ln2_split_is_fdlibms() {
+        assert_eq!(LN2_HI, 6.931_471_803_691_238e-1);
+        assert!((LN2_HI + LN2_LO - std::f64::consts::LN_2).abs() < 1e-18);
+        assert_eq!(
+            LN2_HI.to_bits() & 0xFFFFF,
+            0,
+            "trailing zeros make k * LN2_HI exact"
+        );
+    }
+
+    /// Against std's exp (itself within 1 ulp) at 2 million points: at most 2 ulp apart (measured:
+    /// 1), mean below 0.5 ulp (measured: 0.10); and exact at 0.
+    #[test]
+    fn close_to_std_exp() {
+        assert_eq!(exp(0.0), 1.0);
+        let mut worst = 0;
+        let mut sum = 0u64;
+        let n = 2_000_000;
+        for i in 0..n {
+            let x = -700.0 + 1400.0 * (i as f64 + 0.37) / n as f64;
+            let u = ulps(exp(x), x.exp());
+            worst = worst.max(u);
+            sum += u;
+        }
+        assert!(worst <= 2, "worst {worst} ulp");
+        assert!(
+            (sum as f64 / n as f64) < 0.5,
+            "mean {} ulp",
+            sum as f64 / n as f64
+        );
+        for i in 0..200_000 {
+            let x = -1.0 + 2.0 * (i as f64 + 0.5) / 200_000.0;
+            assert!(ulps(exp(x), x.exp()) <= 2, "x = {x}");
+        }
+    }
+
+    /// log1p_unit within 4 ulp of std's ln_1p on [0, 1] (measured: 3); softplus within 6 ulp of
+    /// the std-based form on [-40, 40] (measured: 3) and exact in the tails.
+    #[test]
+    fn log1p_and_softplus() {
+        let mut worst = (0, 0);
+        for i in 0..=200_000 {
+            for y in [i as f64 / 200_000.0, 1e-12 * (i as f64 + 1.0)] {
+                worst.0 = worst.0.max(ulps(log1p_unit(y), y.ln_1p()));
+            }
+        }
+        let reference = |t: f64| t.max(0.0) + (-t.abs()).exp().ln_1p();
+        for i in 0..=400_000 {
+            let t = -40.0 + 80.0 * i as f64 / 400_000.0;
+            worst.1 = worst.1.max(ulps(softplus(t), reference(t)));
+        }
+        assert!(worst.0 <= 4 && worst.1 <= 6, "{worst:?}");
+        assert_eq!(softplus(800.0), 800.0);
+        assert_eq!(softplus(-800.0), 0.0);
+        assert!((softplus(-700.0) - reference(-700.0)).abs() <= 1e-300);
+    }
+
+    /// Each Taylor kernel within 2 ulp of std's exp on its whole range (checked at 200k points,
+    /// including the end points).
+    #[test]
+    fn taylor_kernels_on_their_ranges() {
+        let check = |f: fn(f64) -> f64, a: f64| {
+            for i in 0..=200_000 {
+                let x = -a + 2.0 * a * i as f64 / 200_000.0;
+                assert!(
+                    ulps(f(x), x.exp()) <= 2,
+                    "a = {a}, x = {x}: {} vs {}",
+                    f(x),
+                    x.exp()
+                );
+            }
+        };
+        check(exp_taylor::<6>, 0.012);
+        check(exp_taylor::<8>, 0.045);
+        check(exp_taylor::<10>, 0.12);
+        check(exp_taylor::<13>, 0.34);
+        assert_eq!(ExpKernel::for_range(0.01), ExpKernel::Taylor6);
+        assert_eq!(ExpKernel::for_range(1.0), ExpKernel::Reduced);
+        assert_eq!(ExpKernel::for_range(1e3), ExpKernel::Std);
+    }
+}
