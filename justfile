@@ -23,3 +23,7 @@ nightly:
 # Redraw the figures of a results folder from its summary.json.
 plot dir="results/theorem1-corrected":
     cargo run --release -- plot {{dir}}
+
+# Kernel throughput against the random-number floor (see README, "Performance").
+bench:
+    cargo run --release -- bench
