@@ -94,6 +94,7 @@ pub struct Workspace {
     x: Vec<f64>,
     e: Vec<f64>,
     scratch: Vec<f64>,
+    zero: Vec<f64>,
     loss: [f64; LANES],
 }
 
@@ -105,6 +106,7 @@ impl Workspace {
             x: vec![0.0; d * LANES],
             e: vec![0.0; d * LANES],
             scratch: vec![0.0; d],
+            zero: vec![0.0; d],
             loss: [0.0; LANES],
         }
     }
@@ -217,24 +219,24 @@ impl LaneBatch {
         delta
     }
 
-    /// One update of every lane.
+    /// One update of every lane (the engine uses [`Self::step_measured`]).
     pub fn step(&mut self, loss: &dyn Loss, alpha_n: f64, a_n: f64, ws: &mut Workspace) {
         let mut rng = self.rng.clone();
-        self.draw(&mut rng, a_n, ExpKernel::for_range(a_n), ws);
+        let zero = std::mem::take(&mut ws.zero);
+        let (mut near, mut far) = ([0.0; LANES], [0.0; LANES]);
+        let exp = ExpKernel::for_range(a_n);
+        self.step_measured(
+            &mut rng,
+            loss,
+            alpha_n,
+            a_n,
+            exp,
+            (&zero, &zero),
+            (&mut near, &mut far),
+            ws,
+        );
+        ws.zero = zero;
         self.rng = rng;
-        let delta = self.delta(loss, alpha_n, ws);
-        for i in 0..self.d {
-            let row = i * LANES..(i + 1) * LANES;
-            let (th, e, pe) = (
-                &mut self.theta[row.clone()],
-                &ws.e[row.clone()],
-                &self.prev_e[row],
-            );
-            for b in 0..LANES {
-                th[b] += delta[b] * (e[b] - pe[b]);
-            }
-        }
-        std::mem::swap(&mut self.prev_e, &mut ws.e);
     }
 
     /// One update of every lane, with the generators held by the caller (`rng`, taken with
