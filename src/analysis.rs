@@ -276,9 +276,11 @@ fn path_record(p: &Point, out: &PointOutput) -> PathRecord {
     let d = out.dim;
     let shown = d.min(3);
     let rows = |v: &[f64]| -> Vec<Vec<f64>> { v.chunks(d).map(|r| r[..shown].to_vec()).collect() };
-    let m: u64 = out.group_sizes.iter().sum();
     let total: Vec<f64> = (0..out.flow_path.len())
-        .map(|i| out.group_path_sums.iter().map(|g| g[i]).sum::<f64>() / m as f64)
+        .map(|i| {
+            let count: u64 = out.group_path_counts.iter().map(|c| c[i / d]).sum();
+            out.group_path_sums.iter().map(|g| g[i]).sum::<f64>() / count as f64
+        })
         .collect();
     PathRecord {
         n: p.n,
@@ -566,8 +568,28 @@ pub fn analyse(exp: &Experiment, s: &mut Summary) {
                 })
                 .collect();
             let diverged: u64 = series.iter().map(|r| r.diverged).sum();
+            let missing = series
+                .iter()
+                .filter(|r| r.metric(c.metric).is_none())
+                .count();
+            let usable = series.len() - missing;
             series_fit(&series, c.metric, c.against).map(|mut f| {
-                let why = (diverged > 0).then(|| format!("{diverged} trajectories diverged"));
+                let why = if diverged > 0 {
+                    Some(format!("{diverged} trajectories diverged"))
+                } else if usable < 3 {
+                    Some(format!(
+                        "only {usable} points have an estimate of {}; a slope interval needs 3",
+                        c.metric.key()
+                    ))
+                } else if missing > 0 {
+                    Some(format!(
+                        "{missing} of {} points have no estimate of {}",
+                        series.len(),
+                        c.metric.key()
+                    ))
+                } else {
+                    None
+                };
                 let claim = Claim {
                     slope: c.slope,
                     tolerance: c.tolerance,

@@ -108,6 +108,8 @@ pub struct PointOutput {
     pub flow_path: Vec<f64>,
     /// Per group: the sum of theta over its trajectories at each checkpoint, (K+1) x d.
     pub group_path_sums: Vec<Vec<f64>>,
+    /// Per group: how many trajectories (not diverged by then) enter each checkpoint's sum.
+    pub group_path_counts: Vec<Vec<u64>>,
     /// Per group: the number of its trajectories.
     pub group_sizes: Vec<u64>,
     /// Paths of the first [`SAMPLE_PATHS`] trajectories at the checkpoints, each (K+1) x d.
@@ -135,6 +137,7 @@ impl PointOutput {
             out.terminal_theta.extend(p.terminal_theta);
             out.diverged_at.extend(p.diverged_at);
             out.group_path_sums.extend(p.group_path_sums);
+            out.group_path_counts.extend(p.group_path_counts);
             out.group_sizes.extend(p.group_sizes);
             out.sample_paths.extend(p.sample_paths);
             out.flow_seconds += p.flow_seconds;
@@ -178,6 +181,7 @@ struct Group {
     terminal_theta: Vec<f64>,
     diverged_at: Vec<Option<u64>>,
     path_sum: Vec<f64>,
+    path_count: Vec<u64>,
     samples: Vec<Vec<f64>>,
 }
 
@@ -317,8 +321,11 @@ fn advance_group_impl<L: Loss + ?Sized>(g: &mut Group, spec: &PointSpec, blk: &B
                 let th = batch.theta();
                 let row = &mut g.path_sum[kidx * d..(kidx + 1) * d];
                 for b in 0..lanes {
-                    for i in 0..d {
-                        row[i] += th[i * LANES + b];
+                    if g.diverged_at[base + b].is_none() {
+                        g.path_count[kidx] += 1;
+                        for i in 0..d {
+                            row[i] += th[i * LANES + b];
+                        }
                     }
                     let global = g.first + (base + b) as u64;
                     if global < SAMPLE_PATHS {
@@ -380,6 +387,7 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
                 terminal_theta: vec![0.0; size * d],
                 diverged_at: vec![None; size],
                 path_sum: vec![0.0; nck * d],
+                path_count: vec![0; nck],
                 samples,
             }
         })
@@ -448,6 +456,7 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
         checkpoint_steps: ck_steps,
         flow_path,
         group_path_sums: Vec::with_capacity(groups.len()),
+        group_path_counts: Vec::with_capacity(groups.len()),
         group_sizes: Vec::with_capacity(groups.len()),
         sample_paths: Vec::new(),
         flow_seconds,
@@ -463,6 +472,7 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
         out.terminal_theta.extend_from_slice(&g.terminal_theta);
         out.diverged_at.extend_from_slice(&g.diverged_at);
         out.group_path_sums.push(g.path_sum);
+        out.group_path_counts.push(g.path_count);
         out.sample_paths.extend(g.samples);
     }
     out
@@ -628,5 +638,12 @@ mod tests {
         for (k, dv) in out.diverged_at.iter().enumerate() {
             assert_eq!(dv.is_some(), out.sup_sq[k].is_nan());
         }
+        let last = out.checkpoint_steps.len() - 1;
+        let counted: u64 = out.group_path_counts.iter().map(|c| c[last]).sum();
+        assert_eq!(
+            counted,
+            20 - out.diverged(),
+            "diverged paths must leave the mean path"
+        );
     }
 }

@@ -285,6 +285,7 @@ impl Overrides {
     pub fn apply(&self, exp: &mut Experiment) -> Result<(), Error> {
         if self.quick {
             exp.quick();
+            exp.check_sizes("quick")?;
         }
         if let Some(m) = self.trajectories {
             if !(2..=MAX_TRAJECTORIES).contains(&m) {
@@ -364,6 +365,59 @@ impl Experiment {
             DriftChoice::Exact => p.scaling.kappa_n(p.n),
             DriftChoice::Value(k) => k,
         }
+    }
+
+    /// Re-checks what depends on the sweep sizes (a finite drift limit in every grid cell, at
+    /// least 3 points in the claim's fit range) after `[quick]` replaced them; `table` names the
+    /// table whose values are at fault.
+    pub fn check_sizes(&self, table: &str) -> Result<(), Error> {
+        let at = Location {
+            file: self.source.clone(),
+            line_col: None,
+        };
+        if self.reference.drift == DriftChoice::Limit {
+            for c in self.cells() {
+                if c.kappa_limit().is_err() {
+                    let (beta, gamma) = c.exponents();
+                    return Err(Error::InvalidValue {
+                        at,
+                        key: format!("{table}.gamma"),
+                        problem: format!(
+                            "the cell beta = {beta}, gamma = {gamma} has no finite non-zero drift limit for drift = \"limit\""
+                        ),
+                        expected:
+                            "grid values on the line beta + 2 gamma = 1, or another reference.drift"
+                                .into(),
+                    });
+                }
+            }
+        }
+        if let Some(c) = &self.claim {
+            let xs: Vec<f64> = match c.against {
+                Against::Dim => self.sweep.dim.iter().map(|&d| d as f64).collect(),
+                Against::N => self.sweep.n.iter().map(|&v| v as f64).collect(),
+            };
+            let points = xs
+                .iter()
+                .filter(|&&x| c.fit_from.is_none_or(|a| x >= a) && c.fit_to.is_none_or(|b| x <= b))
+                .count();
+            if points < 3 {
+                let key = if c.against == Against::Dim {
+                    "dim"
+                } else {
+                    "n"
+                };
+                return Err(Error::InvalidValue {
+                    at,
+                    key: format!("{table}.{key}"),
+                    problem: format!(
+                        "leaves {points} values in the claim's fit range; a slope with a confidence interval needs at least 3"
+                    ),
+                    expected: "at least 3 values (inside claim.fit_from..claim.fit_to)".into(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Applies the `[quick]` sizes.
@@ -1347,6 +1401,43 @@ trajectories = 10
         assert!(m.contains("key `seed`") && m.contains("the string"), "{m}");
         let m = err("name = \"t\"\nseed = = 1\n");
         assert!(m.contains("x.toml:2:") && m.contains("invalid TOML"), "{m}");
+    }
+
+    #[test]
+    fn quick_sizes_are_validated_too() {
+        let with_claim =
+            GOOD.to_string() + "[claim]\nslope = -1.0\ntolerance = 0.3\n[quick]\nn = [100, 1000]\n";
+        let e = parse(
+            &with_claim.replace(
+                "n = [100, 1000]\ntrajectories",
+                "n = [100, 300, 1000]\ntrajectories",
+            ),
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        let mut q = e.clone();
+        let m = Overrides {
+            quick: true,
+            ..Overrides::default()
+        }
+        .apply(&mut q)
+        .unwrap_err()
+        .to_string();
+        assert!(m.contains("quick.n") && m.contains("at least 3"), "{m}");
+        let grid = GOOD.replace("rule = \"corrected\"", "rule = \"power\"")
+            + "[grid]\nbeta = [0.0]\ngamma = [0.5]\n[quick]\ngamma = [0.25]\n";
+        let mut e = parse(&grid, Path::new("x.toml")).unwrap();
+        let m = Overrides {
+            quick: true,
+            ..Overrides::default()
+        }
+        .apply(&mut e)
+        .unwrap_err()
+        .to_string();
+        assert!(
+            m.contains("quick.gamma") && m.contains("drift limit"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -488,6 +488,22 @@ fn cmd_verify(
     for f in &files {
         let mut e = experiment::load(f)?;
         overrides.apply(&mut e)?;
+        if let Some(other) = exps.iter().find(|o: &&Experiment| o.name == e.name) {
+            return Err(Error::InvalidValue {
+                at: Location {
+                    file: f.clone(),
+                    line_col: None,
+                },
+                key: "name".into(),
+                problem: format!(
+                    "\"{}\" is also the name of {}; both would write results/{}",
+                    e.name,
+                    other.source.display(),
+                    e.name
+                ),
+                expected: "a name used by no other experiment in the folder".into(),
+            });
+        }
         exps.push(e);
     }
     let (pool, n_threads) = pool(threads)?;
