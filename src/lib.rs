@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod bench;
+pub mod data;
 pub mod drift;
 pub mod engine;
 pub mod error;

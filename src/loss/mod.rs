@@ -5,11 +5,13 @@ mod linear;
 mod logcosh;
 mod logistic;
 mod quadratic;
+mod softmax;
 
 pub use linear::Linear;
 pub use logcosh::LogCosh;
 pub use logistic::Logistic;
 pub use quadratic::Quadratic;
+pub use softmax::SoftmaxSample;
 
 /// Number of trajectories advanced together in one structure-of-arrays batch.
 pub const LANES: usize = 8;
@@ -160,6 +162,11 @@ pub(crate) mod tests {
         }
 
         #[test]
+        fn softmax_gradient(x in proptest::collection::vec(-3.0f64..3.0, 2), y in 0usize..3, t in proptest::collection::vec(-3.0f64..3.0, 9)) {
+            check_gradient(&SoftmaxSample::new(&x, y, 3), &t);
+        }
+
+        #[test]
         fn linear_gradient(g in vec3(), t in vec3()) {
             check_gradient(&Linear::new(g), &t);
         }
@@ -171,6 +178,14 @@ pub(crate) mod tests {
             check_lanes(&Logistic::new(c.clone(), 1.0), &pts);
             check_lanes(&Linear::new(c), &pts);
         }
+    }
+
+    #[test]
+    fn softmax_is_stable_for_large_scores() {
+        let l = SoftmaxSample::new(&[1.0], 0, 2);
+        assert!((l.value(&[800.0, 0.0, 0.0, 0.0]) - 0.0).abs() < 1e-300);
+        assert!((l.value(&[0.0, 0.0, 800.0, 0.0]) - 800.0).abs() < 1e-9);
+        assert!((l.value(&[0.0; 4]) - std::f64::consts::LN_2).abs() < 1e-15);
     }
 
     #[test]

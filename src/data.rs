@@ -1,0 +1,400 @@
+//! Classification data from CSV files: a header row, numeric feature columns and one label column
+//! (any text; classes are the distinct labels in sorted order). Errors name the file, the line and
+//! column, and the fix. Splits are seeded; standardisation uses training statistics only.
+
+use crate::error::{Error, Location, closest};
+use crate::rng::splitmix64;
+use rand::Rng;
+use rand_pcg::Pcg64Mcg;
+use std::path::{Path, PathBuf};
+
+/// Samples with numeric features and class labels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    /// Names of the feature columns, in file order.
+    pub feature_names: Vec<String>,
+    /// Class labels, sorted; `y` indexes into it.
+    pub classes: Vec<String>,
+    /// Features, row-major (rows x features).
+    pub x: Vec<f64>,
+    /// Class index of each row.
+    pub y: Vec<usize>,
+}
+
+impl Dataset {
+    /// Number of features p.
+    pub fn features(&self) -> usize {
+        self.feature_names.len()
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.y.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.y.is_empty()
+    }
+
+    /// Features of row i.
+    pub fn row(&self, i: usize) -> &[f64] {
+        let p = self.features();
+        &self.x[i * p..(i + 1) * p]
+    }
+
+    fn subset(&self, rows: &[usize]) -> Dataset {
+        Dataset {
+            feature_names: self.feature_names.clone(),
+            classes: self.classes.clone(),
+            x: rows
+                .iter()
+                .flat_map(|&i| self.row(i).iter().copied())
+                .collect(),
+            y: rows.iter().map(|&i| self.y[i]).collect(),
+        }
+    }
+}
+
+/// A seeded train/test split, standardised with training statistics if asked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Split {
+    /// Training rows.
+    pub train: Dataset,
+    /// Test rows.
+    pub test: Dataset,
+    /// Per-feature (mean, standard deviation) of the training rows, when standardised.
+    pub standardization: Option<Vec<(f64, f64)>>,
+}
+
+fn bad(
+    file: &Path,
+    line: Option<(usize, usize)>,
+    key: &str,
+    problem: String,
+    expected: &str,
+) -> Error {
+    Error::InvalidValue {
+        at: Location {
+            file: file.to_path_buf(),
+            line_col: line,
+        },
+        key: key.to_string(),
+        problem,
+        expected: expected.to_string(),
+    }
+}
+
+/// Splits one CSV line into fields (RFC 4180 quoting: "a,b" and doubled quotes). Returns the
+/// fields and the 1-based column (in characters) where each starts.
+fn fields(line: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut start = 1;
+    let mut quoted = false;
+    let mut chars = line.chars().enumerate().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek().is_some_and(|(_, n)| *n == '"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                out.push((std::mem::take(&mut cur).trim().to_string(), start));
+                start = i + 2;
+            }
+            _ => cur.push(c),
+        }
+    }
+    out.push((cur.trim().to_string(), start));
+    out
+}
+
+/// Reads a CSV file whose column `label` holds the classes and every other column a number.
+pub fn load_csv(path: &Path, label: &str) -> Result<Dataset, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        bad(
+            path,
+            None,
+            "(file)",
+            format!("cannot read it: {e}"),
+            "a readable CSV file",
+        )
+    })?;
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let (_, head) = lines.next().ok_or_else(|| {
+        bad(
+            path,
+            None,
+            "(header)",
+            "the file is empty".into(),
+            "a header row naming the columns",
+        )
+    })?;
+    let header: Vec<String> = fields(head).into_iter().map(|(f, _)| f).collect();
+    let Some(li) = header.iter().position(|h| h == label) else {
+        let names: Vec<&str> = header.iter().map(String::as_str).collect();
+        let hint = closest(label, &names)
+            .map(|c| format!(" (did you mean \"{c}\"?)"))
+            .unwrap_or_default();
+        return Err(bad(
+            path,
+            Some((1, 1)),
+            "label",
+            format!("no column is named \"{label}\"{hint}"),
+            "the name of the label column as written in the header",
+        ));
+    };
+    let feature_names: Vec<String> = header
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != li)
+        .map(|(_, h)| h.clone())
+        .collect();
+    if feature_names.is_empty() {
+        return Err(bad(
+            path,
+            Some((1, 1)),
+            "(header)",
+            "there are no feature columns".into(),
+            "at least one numeric column besides the label",
+        ));
+    }
+    let mut x = Vec::new();
+    let mut labels = Vec::new();
+    for (ln, line) in lines {
+        let f = fields(line);
+        if f.len() != header.len() {
+            return Err(bad(
+                path,
+                Some((ln + 1, 1)),
+                "(row)",
+                format!(
+                    "the row has {} fields but the header has {}",
+                    f.len(),
+                    header.len()
+                ),
+                "the same number of comma-separated fields in every row",
+            ));
+        }
+        for (i, (v, col)) in f.iter().enumerate() {
+            if i == li {
+                if v.is_empty() {
+                    return Err(bad(
+                        path,
+                        Some((ln + 1, *col)),
+                        label,
+                        "the label is missing".into(),
+                        "a label in every row",
+                    ));
+                }
+                labels.push(v.clone());
+            } else {
+                let num: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|n: &f64| n.is_finite())
+                    .ok_or_else(|| {
+                        bad(
+                            path,
+                            Some((ln + 1, *col)),
+                            &header[i],
+                            format!("\"{v}\" is not a finite number"),
+                            "a number in every feature cell",
+                        )
+                    })?;
+                x.push(num);
+            }
+        }
+    }
+    let mut classes: Vec<String> = labels.clone();
+    classes.sort();
+    classes.dedup();
+    if classes.len() < 2 {
+        return Err(bad(
+            path,
+            None,
+            label,
+            format!("has {} distinct value(s)", classes.len()),
+            "at least two classes",
+        ));
+    }
+    let y = labels
+        .iter()
+        .map(|l| classes.binary_search(l).expect("present"))
+        .collect();
+    Ok(Dataset {
+        feature_names,
+        classes,
+        x,
+        y,
+    })
+}
+
+/// Splits `data` into training and test rows by a seeded shuffle (Fisher-Yates) and, if asked,
+/// standardises every feature with the training mean and standard deviation. A feature that is
+/// constant on the training rows cannot be standardised and is an error naming it.
+pub fn split(
+    data: &Dataset,
+    source: &Path,
+    test_fraction: f64,
+    seed: u64,
+    standardize: bool,
+) -> Result<Split, Error> {
+    let n = data.len();
+    let n_test = (test_fraction * n as f64).round() as usize;
+    if !(test_fraction > 0.0 && test_fraction < 1.0) || n_test == 0 || n_test >= n {
+        return Err(bad(
+            source,
+            None,
+            "test_fraction",
+            format!("{test_fraction} leaves {n_test} test rows of {n}"),
+            "a fraction in (0, 1) that leaves at least one row in each part",
+        ));
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut rng = Pcg64Mcg::new(
+        u128::from(splitmix64(seed ^ 0x0053_504C_4954)) << 64 | u128::from(splitmix64(seed)),
+    );
+    for i in (1..n).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+    let (test_rows, train_rows) = order.split_at(n_test);
+    let mut train = data.subset(train_rows);
+    let mut test = data.subset(test_rows);
+    let standardization = if standardize {
+        let p = data.features();
+        let m = train.len() as f64;
+        let mut stats = Vec::with_capacity(p);
+        for k in 0..p {
+            let mean = (0..train.len()).map(|i| train.row(i)[k]).sum::<f64>() / m;
+            let var = (0..train.len())
+                .map(|i| (train.row(i)[k] - mean).powi(2))
+                .sum::<f64>()
+                / (m - 1.0);
+            let sd = var.sqrt();
+            if sd.is_nan() || sd <= 1e-12 * mean.abs().max(1.0) {
+                return Err(bad(
+                    source,
+                    None,
+                    &data.feature_names[k],
+                    "is constant on the training rows, so it cannot be standardised".into(),
+                    "a varying feature: drop the column, or set standardize = false",
+                ));
+            }
+            stats.push((mean, sd));
+        }
+        for d in [&mut train, &mut test] {
+            for (i, v) in d.x.iter_mut().enumerate() {
+                let (mean, sd) = stats[i % p];
+                *v = (*v - mean) / sd;
+            }
+        }
+        Some(stats)
+    } else {
+        None
+    };
+    Ok(Split {
+        train,
+        test,
+        standardization,
+    })
+}
+
+/// The dataset shipped with the repository (`data/wdbc.csv`).
+pub fn shipped_wdbc() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join("wdbc.csv")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> PathBuf {
+        let p =
+            std::env::temp_dir().join(format!("stdp-flow-data-{}-{name}.csv", std::process::id()));
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn shipped_dataset_loads_through_the_user_path() {
+        let d = load_csv(&shipped_wdbc(), "diagnosis").unwrap();
+        assert_eq!((d.len(), d.features()), (569, 30));
+        assert_eq!(d.classes, vec!["B", "M"]);
+        assert_eq!(d.y.iter().filter(|&&c| c == 1).count(), 212);
+        let s = split(&d, &shipped_wdbc(), 0.25, 7, true).unwrap();
+        assert_eq!((s.train.len(), s.test.len()), (427, 142));
+        for k in 0..30 {
+            let m = (0..s.train.len()).map(|i| s.train.row(i)[k]).sum::<f64>() / 427.0;
+            assert!(m.abs() < 1e-12, "feature {k} training mean {m}");
+        }
+        assert_eq!(s, split(&d, &shipped_wdbc(), 0.25, 7, true).unwrap());
+        assert_ne!(
+            s.test.y,
+            split(&d, &shipped_wdbc(), 0.25, 8, true).unwrap().test.y
+        );
+    }
+
+    #[test]
+    fn quoted_fields() {
+        let f: Vec<String> = fields(r#"1.5,"a,b",  "say ""hi""" "#)
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
+        assert_eq!(f, vec!["1.5", "a,b", r#"say "hi""#]);
+    }
+
+    #[test]
+    fn errors_name_file_line_column_and_fix() {
+        let cases = [
+            ("ragged", "a,b,y\n1,2,A\n3,B\n", "y", "2 fields", "3:1"),
+            ("nonnumeric", "a,b,y\n1,2,A\n3,zz,B\n", "y", "`b`", "3:3"),
+            (
+                "missing",
+                "a,b,y\n1,2,A\n3,4,\n",
+                "y",
+                "label is missing",
+                "3:5",
+            ),
+            (
+                "nolabel",
+                "a,b,lbl\n1,2,A\n",
+                "label",
+                "did you mean \"lbl\"",
+                "1:1",
+            ),
+            (
+                "oneclass",
+                "a,y\n1,A\n2,A\n",
+                "y",
+                "at least two classes",
+                "",
+            ),
+            ("empty", "", "y", "empty", ""),
+        ];
+        for (name, text, label, needle, pos) in cases {
+            let p = write(name, text);
+            let e = load_csv(&p, label).unwrap_err().to_string();
+            assert!(
+                e.contains(needle) && e.contains(pos) && e.contains("fix:"),
+                "{name}: {e}"
+            );
+            let _ = std::fs::remove_file(p);
+        }
+        let p = write("constant", "a,b,y\n1,5,A\n2,5,B\n3,5,A\n4,5,B\n");
+        let d = load_csv(&p, "y").unwrap();
+        let e = split(&d, &p, 0.25, 1, true).unwrap_err().to_string();
+        assert!(e.contains("`b`") && e.contains("constant"), "{e}");
+        assert!(split(&d, &p, 0.25, 1, false).is_ok());
+        assert!(split(&d, &p, 1.5, 1, false).is_err());
+        let _ = std::fs::remove_file(p);
+    }
+}
