@@ -15,6 +15,7 @@ pub mod error;
 pub mod experiment;
 pub mod fastmath;
 pub mod flow;
+pub mod learning;
 pub mod loss;
 pub mod plan;
 pub mod recursion;
