@@ -4,12 +4,14 @@
 mod linear;
 mod logcosh;
 mod logistic;
+mod network;
 mod quadratic;
 mod softmax;
 
 pub use linear::Linear;
 pub use logcosh::LogCosh;
 pub use logistic::Logistic;
+pub use network::{Network, NetworkSample};
 pub use quadratic::Quadratic;
 pub use softmax::SoftmaxSample;
 
@@ -164,6 +166,12 @@ pub(crate) mod tests {
         #[test]
         fn softmax_gradient(x in proptest::collection::vec(-3.0f64..3.0, 2), y in 0usize..3, t in proptest::collection::vec(-3.0f64..3.0, 9)) {
             check_gradient(&SoftmaxSample::new(&x, y, 3), &t);
+        }
+
+        #[test]
+        fn network_gradient(x in proptest::collection::vec(-2.0f64..2.0, 3), y in 0usize..2, t in proptest::collection::vec(-2.0f64..1.0, 4 * 4 + 5 * 2), seed in 0u64..100) {
+            let net = Network::new(3, 4, 2, 0.7, seed);
+            check_gradient(&net.sample(&x, y), &t);
         }
 
         #[test]
