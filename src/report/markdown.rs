@@ -53,6 +53,11 @@ fn quantity(f: &FitReport) -> String {
     format!("{m} vs {x}")
 }
 
+/// Text safe inside a Markdown table cell (`|` would end the cell).
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
 fn fmt_ci(c: [f64; 2]) -> String {
     format!("[{:.3}, {:.3}]", c[0], c[1])
 }
@@ -95,8 +100,8 @@ pub fn verdict_table(entries: &[Entry]) -> String {
             t,
             "| {} | {} | {} | {} | {:.3} {} | {} | {} | {} |",
             s.name,
-            statement,
-            quantity(f),
+            cell(&statement),
+            cell(&quantity(f)),
             claim,
             f.fit.slope,
             fmt_ci(f.fit.ci95),
@@ -231,4 +236,14 @@ otherwise. Diverged trajectories cap the verdict at `inconclusive`.\n",
         );
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_cells_escape_pipes() {
+        assert_eq!(cell("E sup|Z^n - Z|^2"), "E sup\\|Z^n - Z\\|^2");
+    }
 }
