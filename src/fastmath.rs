@@ -95,6 +95,32 @@ impl ExpKernel {
     }
 }
 
+/// 1 / (2k + 1) for k = 0..=11: the atanh series.
+const ATANH_COEF: [f64; 12] = {
+    let mut c = [0.0; 12];
+    let mut k = 0;
+    while k < 12 {
+        c[k] = 1.0 / (2 * k + 1) as f64;
+        k += 1;
+    }
+    c
+};
+
+/// 1 / (2k + 1)! for k = 0..=9: the sinh series.
+const SINH_COEF: [f64; 10] = {
+    let mut c = [0.0; 10];
+    let mut f = 1.0;
+    let mut k = 0;
+    while k < 10 {
+        if k > 0 {
+            f *= ((2 * k) * (2 * k + 1)) as f64;
+        }
+        c[k] = 1.0 / f;
+        k += 1;
+    }
+    c
+};
+
 /// log(1 + y) for y in [0, 1.5], branch-free: for y > sqrt(2) - 1, log1p(y) = ln 2 + log1p(z) with
 /// z = (y - 1)/2; then log1p(z) = 2 atanh(s), s = z / (2 + z), |s| <= 0.1716, by its series to
 /// s^23 (truncation below 1e-19). The classical argument reduction of fdlibm's s_log1p.c, with the
@@ -106,11 +132,11 @@ pub fn log1p_unit(y: f64) -> f64 {
     let z = if big { (y - 1.0) * 0.5 } else { y };
     let s = z / (2.0 + z);
     let s2 = s * s;
-    let mut p = 1.0 / 23.0;
-    let mut k = 21.0;
-    while k > 0.0 {
-        p = p * s2 + 1.0 / k;
-        k -= 2.0;
+    let mut p = ATANH_COEF[11];
+    let mut k = 11;
+    while k > 0 {
+        k -= 1;
+        p = p * s2 + ATANH_COEF[k];
     }
     let r = 2.0 * s * p;
     if big { LN2_HI + (r + LN2_LO) } else { r }
@@ -121,24 +147,13 @@ pub fn log1p_unit(y: f64) -> f64 {
 #[inline(always)]
 pub fn sinh_small(z: f64) -> f64 {
     let z2 = z * z;
-    let mut p = 1.0 / 121_645_100_408_832_000.0;
-    let mut k = 17.0;
-    while k > 0.0 {
-        p = p * z2 + 1.0 / factorial(k);
-        k -= 2.0;
+    let mut p = SINH_COEF[9];
+    let mut k = 9;
+    while k > 0 {
+        k -= 1;
+        p = p * z2 + SINH_COEF[k];
     }
     z * p
-}
-
-#[inline(always)]
-fn factorial(k: f64) -> f64 {
-    let mut f = 1.0;
-    let mut j = 2.0;
-    while j <= k {
-        f *= j;
-        j += 1.0;
-    }
-    f
 }
 
 /// log cosh(z), branch-free: for |z| < 1 as log1p(sinh(z)^2) / 2 with [`sinh_small`] (no
