@@ -69,13 +69,13 @@ pub fn sample_order(count: usize, epochs: usize, seed: u64) -> Vec<usize> {
 
 /// Trains from `theta0` over the samples in `order`; `sample(k)` builds L_k. After every sample,
 /// `observe(samples_seen, theta)` is called. Returns the number of loss evaluations used.
-pub fn train(
+pub fn train<'a>(
     rule: Rule,
     setting: &Setting,
     theta0: &[f64],
     order: &[usize],
     replicate: u64,
-    sample: &dyn Fn(usize) -> Box<dyn Loss>,
+    sample: &'a dyn Fn(usize) -> Box<dyn Loss + 'a>,
     observe: &mut dyn FnMut(usize, &[f64]),
 ) -> u64 {
     let d = theta0.len();
@@ -287,5 +287,270 @@ mod tests {
         assert_ne!(o[..10], o[10..20]);
         assert_eq!(o, sample_order(10, 3, 1));
         assert_ne!(o, sample_order(10, 3, 2));
+    }
+}
+
+/// A model trained on a dataset: parameters, the loss of one sample and the prediction.
+pub trait Model: Sync {
+    /// Number of parameters.
+    fn dim(&self) -> usize;
+    /// The loss of sample (x, y) as a function of theta.
+    fn loss(&self, x: &[f64], y: usize) -> Box<dyn Loss + '_>;
+    /// The predicted class at theta.
+    fn predict(&self, theta: &[f64], x: &[f64]) -> usize;
+}
+
+/// Softmax regression (logistic regression when there are two classes): K rows of p + 1 weights.
+pub struct SoftmaxModel {
+    /// Features p.
+    pub features: usize,
+    /// Classes K.
+    pub classes: usize,
+}
+
+impl Model for SoftmaxModel {
+    fn dim(&self) -> usize {
+        self.classes * (self.features + 1)
+    }
+
+    fn loss(&self, x: &[f64], y: usize) -> Box<dyn Loss + '_> {
+        Box::new(crate::loss::SoftmaxSample::new(x, y, self.classes))
+    }
+
+    fn predict(&self, theta: &[f64], x: &[f64]) -> usize {
+        let q = self.features + 1;
+        let score = |k: usize| {
+            theta[k * q + self.features]
+                + (0..self.features)
+                    .map(|j| theta[k * q + j] * x[j])
+                    .sum::<f64>()
+        };
+        (0..self.classes)
+            .max_by(|&a, &b| score(a).total_cmp(&score(b)))
+            .unwrap_or(0)
+    }
+}
+
+impl Model for crate::loss::Network {
+    fn dim(&self) -> usize {
+        crate::loss::Network::dim(self)
+    }
+
+    fn loss(&self, x: &[f64], y: usize) -> Box<dyn Loss + '_> {
+        Box::new(self.sample(x, y))
+    }
+
+    fn predict(&self, theta: &[f64], x: &[f64]) -> usize {
+        crate::loss::Network::predict(self, theta, x)
+    }
+}
+
+/// Metrics at one checkpoint, over the replicates.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CurvePoint {
+    /// Samples processed so far.
+    pub samples_seen: usize,
+    /// Mean training loss.
+    pub train_loss: crate::stats::Estimate,
+    /// Mean test loss.
+    pub test_loss: crate::stats::Estimate,
+    /// Test accuracy.
+    pub test_accuracy: crate::stats::Estimate,
+    /// |theta - theta_flow|^2 against the flow on the same sample order (STDP rules only).
+    pub distance_to_flow: Option<crate::stats::Estimate>,
+}
+
+/// A learning curve of one rule.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Curve {
+    /// The checkpoints.
+    pub points: Vec<CurvePoint>,
+    /// Loss evaluations per replicate over the whole run.
+    pub loss_evaluations: u64,
+    /// sup over checkpoints of the mean of |theta - theta_flow|^2 (STDP rules only).
+    pub sup_distance_to_flow: Option<crate::stats::Estimate>,
+}
+
+fn mean_loss(model: &dyn Model, data: &crate::data::Dataset, theta: &[f64]) -> f64 {
+    (0..data.len())
+        .map(|i| model.loss(data.row(i), data.y[i]).value(theta))
+        .sum::<f64>()
+        / data.len() as f64
+}
+
+fn accuracy(model: &dyn Model, data: &crate::data::Dataset, theta: &[f64]) -> f64 {
+    (0..data.len())
+        .filter(|&i| model.predict(theta, data.row(i)) == data.y[i])
+        .count() as f64
+        / data.len() as f64
+}
+
+/// Trains `replicates` independent runs of `rule` (replicate r uses seed + r for its sample order
+/// and its noise) for `epochs` epochs over the training rows, recording the metrics every `every`
+/// samples; in parallel over replicates, results independent of the thread count. For STDP rules
+/// the flow is run on the same order, and the distance to it recorded.
+#[allow(clippy::too_many_arguments)]
+pub fn learning_curve(
+    model: &dyn Model,
+    train_set: &crate::data::Dataset,
+    test_set: &crate::data::Dataset,
+    rule: Rule,
+    setting: &Setting,
+    epochs: usize,
+    every: usize,
+    replicates: u64,
+) -> Curve {
+    use rayon::prelude::*;
+    let theta0 = vec![0.0; model.dim()];
+    let sample = |k: usize| model.loss(train_set.row(k), train_set.y[k]);
+    let per_rep: Vec<(Vec<[f64; 4]>, u64)> = (0..replicates)
+        .into_par_iter()
+        .map(|r| {
+            let s = Setting {
+                seed: setting.seed.wrapping_add(r),
+                ..*setting
+            };
+            let order = sample_order(train_set.len(), epochs, s.seed);
+            let mut snaps: Vec<Vec<f64>> = Vec::new();
+            let evals = train(rule, &s, &theta0, &order, r, &sample, &mut |seen, th| {
+                if seen % every == 0 || seen == order.len() {
+                    snaps.push(th.to_vec());
+                }
+            });
+            let mut flow: Vec<Vec<f64>> = Vec::new();
+            if matches!(rule, Rule::Stdp { .. } | Rule::SingleUpdate) {
+                train(
+                    Rule::Flow { substeps: 20 },
+                    &s,
+                    &theta0,
+                    &order,
+                    r,
+                    &sample,
+                    &mut |seen, th| {
+                        if seen % every == 0 || seen == order.len() {
+                            flow.push(th.to_vec());
+                        }
+                    },
+                );
+            }
+            let metrics = snaps
+                .iter()
+                .enumerate()
+                .map(|(j, th)| {
+                    let dist = flow.get(j).map_or(f64::NAN, |f| {
+                        th.iter().zip(f).map(|(a, b)| (a - b) * (a - b)).sum()
+                    });
+                    [
+                        mean_loss(model, train_set, th),
+                        mean_loss(model, test_set, th),
+                        accuracy(model, test_set, th),
+                        dist,
+                    ]
+                })
+                .collect();
+            (metrics, evals)
+        })
+        .collect();
+    let total = train_set.len() * epochs;
+    let seen: Vec<usize> = (1..=total)
+        .filter(|s| s % every == 0 || *s == total)
+        .collect();
+    let est = |j: usize, m: usize| {
+        let v: Vec<f64> = per_rep.iter().map(|(x, _)| x[j][m]).collect();
+        crate::stats::Estimate::from_samples(&v)
+    };
+    let stdp = matches!(rule, Rule::Stdp { .. } | Rule::SingleUpdate);
+    let points: Vec<CurvePoint> = seen
+        .iter()
+        .enumerate()
+        .map(|(j, &s)| CurvePoint {
+            samples_seen: s,
+            train_loss: est(j, 0),
+            test_loss: est(j, 1),
+            test_accuracy: est(j, 2),
+            distance_to_flow: stdp.then(|| est(j, 3)),
+        })
+        .collect();
+    let sup_distance_to_flow = stdp.then(|| {
+        let sups: Vec<f64> = per_rep
+            .iter()
+            .map(|(x, _)| x.iter().map(|m| m[3]).fold(0.0, f64::max))
+            .collect();
+        crate::stats::Estimate::from_samples(&sups)
+    });
+    Curve {
+        points,
+        loss_evaluations: per_rep.first().map_or(0, |p| p.1),
+        sup_distance_to_flow,
+    }
+}
+
+#[cfg(test)]
+mod curve_tests {
+    use super::*;
+    use crate::data::{load_csv, shipped_wdbc, split};
+    use crate::scaling::ScalingRule;
+
+    /// Logistic regression on the shipped data: the flow reaches a test accuracy above 0.9
+    /// (measured 0.960), STDP alone with n = 1000 above 0.85 (measured 0.960), and curves do not
+    /// depend on the thread count. Deterministic (fixed seeds). At n = 100 one replicate in three
+    /// blew up (|theta - theta_flow|^2 ~ 1e10): learning runs still need divergence handling.
+    #[test]
+    fn wdbc_logistic_curves() {
+        let d = load_csv(&shipped_wdbc(), "diagnosis").unwrap();
+        let s = split(&d, &shipped_wdbc(), 0.25, 3, true).unwrap();
+        let model = SoftmaxModel {
+            features: 30,
+            classes: 2,
+        };
+        let scaling = Scaling {
+            rule: ScalingRule::Corrected,
+            alpha: 1.5,
+            a: 1.0,
+        };
+        let setting = Setting {
+            scaling,
+            kappa: 2.0 / 3.0 * 1.5,
+            seed: 9,
+        };
+        let flow = learning_curve(
+            &model,
+            &s.train,
+            &s.test,
+            Rule::Flow { substeps: 20 },
+            &setting,
+            2,
+            200,
+            4,
+        );
+        let last = flow.points.last().unwrap();
+        assert!(
+            last.test_accuracy.mean > 0.9,
+            "flow test accuracy {:?}",
+            last.test_accuracy
+        );
+        let run = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| {
+                    learning_curve(
+                        &model,
+                        &s.train,
+                        &s.test,
+                        Rule::Stdp { n: 1000 },
+                        &setting,
+                        1,
+                        200,
+                        3,
+                    )
+                })
+        };
+        let (a, b) = (run(1), run(2));
+        assert_eq!(a, b);
+        assert!(a.points.last().unwrap().test_accuracy.mean > 0.85);
+        assert!(a.sup_distance_to_flow.is_some());
+        assert_eq!(a.loss_evaluations, 1001 * 427);
     }
 }
