@@ -3,8 +3,7 @@
 //! column, and the fix. Splits are seeded; standardisation uses training statistics only.
 
 use crate::error::{Error, Location, closest};
-use crate::rng::splitmix64;
-use rand::Rng;
+use crate::rng::{shuffle, splitmix64};
 use rand_pcg::Pcg64Mcg;
 use std::path::{Path, PathBuf};
 
@@ -260,10 +259,7 @@ pub fn split(
     let mut rng = Pcg64Mcg::new(
         u128::from(splitmix64(seed ^ 0x0053_504C_4954)) << 64 | u128::from(splitmix64(seed)),
     );
-    for i in (1..n).rev() {
-        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-        order.swap(i, j);
-    }
+    shuffle(&mut order, &mut rng);
     let (test_rows, train_rows) = order.split_at(n_test);
     let mut train = data.subset(train_rows);
     let mut test = data.subset(test_rows);

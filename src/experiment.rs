@@ -285,7 +285,18 @@ impl Overrides {
     pub fn apply(&self, exp: &mut Experiment) -> Result<(), Error> {
         if self.quick {
             exp.quick();
-            exp.check_sizes("quick")?;
+            if let Some((key, problem, expected)) = exp.size_problem(true) {
+                let at = Location {
+                    file: exp.source.clone(),
+                    line_col: None,
+                };
+                return Err(Error::InvalidValue {
+                    at,
+                    key,
+                    problem,
+                    expected,
+                });
+            }
         }
         if let Some(m) = self.trajectories {
             if !(2..=MAX_TRAJECTORIES).contains(&m) {
@@ -367,57 +378,53 @@ impl Experiment {
         }
     }
 
-    /// Re-checks what depends on the sweep sizes (a finite drift limit in every grid cell, at
-    /// least 3 points in the claim's fit range) after `[quick]` replaced them; `table` names the
-    /// table whose values are at fault.
-    pub fn check_sizes(&self, table: &str) -> Result<(), Error> {
-        let at = Location {
-            file: self.source.clone(),
-            line_col: None,
-        };
+    /// What depends on the sweep sizes: a finite non-zero drift limit in every grid cell for
+    /// `drift = "limit"`, and at least 3 points in the claim's fit range. Returns the offending
+    /// key, the problem and what is expected; `quick` names the `[quick]` keys instead of the
+    /// file's own.
+    fn size_problem(&self, quick: bool) -> Option<(String, String, String)> {
         if self.reference.drift == DriftChoice::Limit {
             for c in self.cells() {
-                if c.kappa_limit().is_err() {
+                if let Err(e) = c.kappa_limit() {
                     let (beta, gamma) = c.exponents();
-                    return Err(Error::InvalidValue {
-                        at,
-                        key: format!("{table}.gamma"),
-                        problem: format!(
-                            "the cell beta = {beta}, gamma = {gamma} has no finite non-zero drift limit for drift = \"limit\""
+                    let why = match e {
+                        LimitError::Infinite => "grows without bound",
+                        LimitError::Zero => "tends to 0",
+                    };
+                    let key = if quick {
+                        "quick.gamma"
+                    } else {
+                        "reference.drift"
+                    };
+                    return Some((
+                        key.into(),
+                        format!(
+                            "\"limit\" has no finite non-zero drift limit: with beta = {beta}, gamma = {gamma}, n alpha_n (2 cosh A_n - 2 sinh(A_n)/A_n) {why} (beta + 2 gamma = {:.4}, not 1)",
+                            beta + 2.0 * gamma
                         ),
-                        expected:
-                            "grid values on the line beta + 2 gamma = 1, or another reference.drift"
-                                .into(),
-                    });
+                        "\"exact\", \"paper\" or a number, or scalings on the line beta + 2 gamma = 1".into(),
+                    ));
                 }
             }
         }
-        if let Some(c) = &self.claim {
-            let xs: Vec<f64> = match c.against {
-                Against::Dim => self.sweep.dim.iter().map(|&d| d as f64).collect(),
-                Against::N => self.sweep.n.iter().map(|&v| v as f64).collect(),
-            };
-            let points = xs
-                .iter()
-                .filter(|&&x| c.fit_from.is_none_or(|a| x >= a) && c.fit_to.is_none_or(|b| x <= b))
-                .count();
-            if points < 3 {
-                let key = if c.against == Against::Dim {
-                    "dim"
-                } else {
-                    "n"
-                };
-                return Err(Error::InvalidValue {
-                    at,
-                    key: format!("{table}.{key}"),
-                    problem: format!(
-                        "leaves {points} values in the claim's fit range; a slope with a confidence interval needs at least 3"
-                    ),
-                    expected: "at least 3 values (inside claim.fit_from..claim.fit_to)".into(),
-                });
-            }
-        }
-        Ok(())
+        let c = self.claim.as_ref()?;
+        let xs: Vec<f64> = match c.against {
+            Against::Dim => self.sweep.dim.iter().map(|&d| d as f64).collect(),
+            Against::N => self.sweep.n.iter().map(|&v| v as f64).collect(),
+        };
+        let points = xs
+            .iter()
+            .filter(|&&x| c.fit_from.is_none_or(|a| x >= a) && c.fit_to.is_none_or(|b| x <= b))
+            .count();
+        (points < 3).then(|| {
+            let table = if quick { "quick" } else { "sweep" };
+            let key = if c.against == Against::Dim { "dim" } else { "n" };
+            (
+                format!("{table}.{key}"),
+                format!("has {points} values in the claim's fit range; a slope with a confidence interval needs at least 3"),
+                "at least 3 values (inside claim.fit_from..claim.fit_to)".into(),
+            )
+        })
     }
 
     /// Applies the `[quick]` sizes.
@@ -1221,22 +1228,6 @@ fn read(cx: &Cx, top: &mut Sec) -> Result<Experiment, Error> {
                 "against = \"n\", or add [sweep] dim",
             ));
         }
-        let xs: Vec<f64> = if against == Against::Dim {
-            dim.iter().map(|&d| d as f64).collect()
-        } else {
-            n.iter().map(|&v| v as f64).collect()
-        };
-        let points = xs
-            .iter()
-            .filter(|&&x| fit_from.is_none_or(|a| x >= a) && fit_to.is_none_or(|b| x <= b))
-            .count();
-        if points < 3 {
-            return Err(cx.invalid(
-                if against == Against::Dim { "sweep.dim" } else { "sweep.n" },
-                format!("has {points} values in the claim's fit range; a slope with a confidence interval needs at least 3"),
-                "at least 3 values (inside claim.fit_from..claim.fit_to)",
-            ));
-        }
         claim = Some(ClaimSpec {
             metric,
             against,
@@ -1317,24 +1308,8 @@ fn read(cx: &Cx, top: &mut Sec) -> Result<Experiment, Error> {
         source: cx.file.to_path_buf(),
         source_text: cx.src.to_string(),
     };
-    if exp.reference.drift == DriftChoice::Limit {
-        for s in exp.cells() {
-            if let Err(e) = s.kappa_limit() {
-                let (beta, gamma) = s.exponents();
-                let why = match e {
-                    LimitError::Infinite => "grows without bound",
-                    LimitError::Zero => "tends to 0",
-                };
-                return Err(cx.invalid(
-                    "reference.drift",
-                    format!(
-                        "\"limit\" has no finite non-zero value: with beta = {beta}, gamma = {gamma}, n alpha_n (2 cosh A_n - 2 sinh(A_n)/A_n) {why} (beta + 2 gamma = {:.4}, not 1)",
-                        beta + 2.0 * gamma
-                    ),
-                    "\"exact\", \"paper\" or a number, or a rule on the line beta + 2 gamma = 1",
-                ));
-            }
-        }
+    if let Some((key, problem, expected)) = exp.size_problem(false) {
+        return Err(cx.invalid(&key, problem, expected));
     }
     Ok(exp)
 }

@@ -14,7 +14,7 @@
 use crate::flow::Rk4;
 use crate::loss::Loss;
 use crate::recursion::Trajectory;
-use crate::rng::{splitmix64, symmetric_uniform, trajectory_rng};
+use crate::rng::{shuffle, splitmix64, symmetric_uniform, trajectory_rng};
 use crate::scaling::Scaling;
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
@@ -58,10 +58,7 @@ pub fn sample_order(count: usize, epochs: usize, seed: u64) -> Vec<usize> {
         let s = splitmix64(seed ^ 0x004F_5244_4552) ^ e as u64;
         let mut rng =
             Pcg64Mcg::new((u128::from(splitmix64(s)) << 64) | u128::from(splitmix64(s ^ 1)));
-        for i in (1..count).rev() {
-            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-            order.swap(i, j);
-        }
+        shuffle(&mut order, &mut rng);
         out.extend(order);
     }
     out

@@ -47,6 +47,16 @@ pub fn symmetric_uniform(bits: u64, a: f64) -> f64 {
     a * ((k + 0.5) * SCALE - 1.0)
 }
 
+/// Shuffles `v` in place by Fisher-Yates (Knuth, TAOCP vol. 2, Algorithm 3.4.2 P) with `rng`.
+/// The modulo draw has a bias below n / 2^64, negligible for any data set.
+pub fn shuffle<T>(v: &mut [T], rng: &mut Pcg64Mcg) {
+    use rand::Rng;
+    for i in (1..v.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
