@@ -64,6 +64,10 @@ pub struct Split {
     pub test: Dataset,
     /// Per-feature (mean, standard deviation) of the training rows, when standardised.
     pub standardization: Option<Vec<(f64, f64)>>,
+    /// Indices (0-based data rows, header excluded) of the training rows, in training order.
+    pub train_rows: Vec<usize>,
+    /// Indices of the test rows.
+    pub test_rows: Vec<usize>,
 }
 
 fn bad(
@@ -299,6 +303,8 @@ pub fn split(
         train,
         test,
         standardization,
+        train_rows: train_rows.to_vec(),
+        test_rows: test_rows.to_vec(),
     })
 }
 

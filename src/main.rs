@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use stdp_flow::analysis::{Observer, Row, RunOptions, Summary, resume_key, run_resumable};
 use stdp_flow::error::{Error, Location};
-use stdp_flow::experiment::{self, Experiment, Overrides, Point};
+use stdp_flow::experiment::{self, Experiment, Overrides, Point, Spec};
+use stdp_flow::learning::study::{self, LearningSummary, Prepared};
 use stdp_flow::report::{self, markdown};
 use stdp_flow::{plan, shard};
 
@@ -320,8 +321,86 @@ struct RunArgs {
     stop_after: Option<usize>,
 }
 
+/// Trains a learning experiment with a progress bar.
+fn simulate_learning(
+    prepared: &Prepared,
+    pool: &rayon::ThreadPool,
+    threads: usize,
+    quick: bool,
+    quiet: bool,
+) -> LearningSummary {
+    let progress = Progress::new(study::total_work(prepared), quiet);
+    if !quiet {
+        progress.println(&format!("{}: {}", prepared.exp.name, prepared.exp.title));
+    }
+    if let Some(b) = &progress.bar {
+        b.set_message("training");
+    }
+    let advance = |w: u64| {
+        if let Some(b) = &progress.bar {
+            b.inc(w);
+        }
+    };
+    let s = pool.install(|| study::run(prepared, threads, quick, &advance));
+    if let Some(b) = &progress.bar {
+        b.finish_and_clear();
+    }
+    if !quiet {
+        for r in &s.runs {
+            let acc = r.curve.last().map_or("-".into(), |p| {
+                let e = p.test_accuracy;
+                format!("{:.4} [{:.4}, {:.4}]", e.mean, e.ci95[0], e.ci95[1])
+            });
+            let dist = r.sup_distance_to_flow.map_or("-".into(), |e| format!("{:.3e}", e.mean));
+            println!(
+                "{:<36} test accuracy {acc:<26} sup |theta - flow|^2 {dist:<10} diverged {}/{}",
+                r.label(),
+                r.diverged,
+                r.replicates
+            );
+        }
+        if let Some(v) = &s.verdict {
+            println!("verdict: {} ({})", v.kind, v.reason);
+        }
+    }
+    s
+}
+
+fn cmd_run_learning(
+    mut exp: experiment::learning::LearningExperiment,
+    a: &RunArgs,
+) -> Result<ExitCode, Error> {
+    if a.resume || a.shard.is_some() {
+        return Err(Error::InvalidValue {
+            at: Location {
+                file: exp.source.clone(),
+                line_col: None,
+            },
+            key: if a.resume { "--resume" } else { "--shard" }.into(),
+            problem: "is not available for learning experiments".into(),
+            expected: "a plain `stdp-flow run` (learning runs take minutes, not hours)".into(),
+        });
+    }
+    exp.apply(&a.overrides)?;
+    let prepared = study::prepare(&exp)?;
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("results").join(&exp.name));
+    let (pool, threads) = pool(a.threads)?;
+    let s = simulate_learning(&prepared, &pool, threads, a.overrides.quick, a.quiet);
+    report::learning::write_results(&s, Some(&prepared.split), &dir)?;
+    if !a.quiet {
+        println!("wrote {}", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn cmd_run(a: RunArgs) -> Result<ExitCode, Error> {
-    let mut exp = experiment::load(&a.path)?;
+    let mut exp = match experiment::load_any(&a.path)? {
+        Spec::Convergence(e) => *e,
+        Spec::Learning(e) => return cmd_run_learning(*e, &a),
+    };
     a.overrides.apply(&mut exp)?;
     let shard = a.shard.as_deref().map(shard::parse_shard).transpose()?;
     if let Some((_, n)) = shard {
@@ -478,17 +557,18 @@ fn cmd_verify(
             message: "holds no .toml experiment files".into(),
         });
     }
-    // Validate everything before writing anything.
+    // Validate everything, data files included, before writing anything.
     let mut exps = Vec::new();
+    let mut learning = Vec::new();
     let overrides = Overrides {
         quick,
         trajectories: None,
         seed,
     };
+    let mut names: Vec<(String, PathBuf)> = Vec::new();
     for f in &files {
-        let mut e = experiment::load(f)?;
-        overrides.apply(&mut e)?;
-        if let Some(other) = exps.iter().find(|o: &&Experiment| o.name == e.name) {
+        let spec = experiment::load_any(f)?;
+        if let Some((_, other)) = names.iter().find(|(n, _)| n == spec.name()) {
             return Err(Error::InvalidValue {
                 at: Location {
                     file: f.clone(),
@@ -497,14 +577,26 @@ fn cmd_verify(
                 key: "name".into(),
                 problem: format!(
                     "\"{}\" is also the name of {}; both would write results/{}",
-                    e.name,
-                    other.source.display(),
-                    e.name
+                    spec.name(),
+                    other.display(),
+                    spec.name()
                 ),
                 expected: "a name used by no other experiment in the folder".into(),
             });
         }
-        exps.push(e);
+        names.push((spec.name().to_string(), f.clone()));
+        match spec {
+            Spec::Convergence(e) => {
+                let mut e = *e;
+                overrides.apply(&mut e)?;
+                exps.push(e);
+            }
+            Spec::Learning(e) => {
+                let mut e = *e;
+                e.apply(&overrides)?;
+                learning.push(study::prepare(&e)?);
+            }
+        }
     }
     let (pool, n_threads) = pool(threads)?;
     let opts = RunOptions {
@@ -526,12 +618,35 @@ fn cmd_verify(
         );
         summaries.push(s);
     }
+    let mut learnt = Vec::new();
+    for p in &learning {
+        let s = simulate_learning(p, &pool, n_threads, quick, quiet);
+        let d = out.join(&p.exp.name);
+        let files = report::learning::write_results(&s, Some(&p.split), &d)?;
+        let stems = files
+            .iter()
+            .filter(|f| f.extension().is_some_and(|x| x == "png"))
+            .filter_map(|f| f.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .collect::<Vec<_>>();
+        learnt.push((s, stems));
+    }
     let entries: Vec<markdown::Entry> = summaries
         .iter()
         .zip(figures)
         .map(|(summary, figures)| markdown::Entry { summary, figures })
         .collect();
-    let first = &summaries[0].provenance;
+    let learning_entries: Vec<markdown::LearningEntry> = learnt
+        .iter()
+        .map(|(summary, figures)| markdown::LearningEntry {
+            summary,
+            figures: figures.clone(),
+        })
+        .collect();
+    let first = summaries
+        .first()
+        .map(|s| &s.provenance)
+        .or(learnt.first().map(|l| &l.0.provenance))
+        .expect("at least one experiment");
     let header = format!(
         "Generated by `stdp-flow verify{}` (version {}, commit {}), {} threads. Each experiment's \
 seed is in its section; every number below is recomputed from simulation.\n",
@@ -540,14 +655,20 @@ seed is in its section; every number below is recomputed from simulation.\n",
         first.git_commit.as_deref().unwrap_or("unknown"),
         first.threads
     );
-    let md = markdown::report(&entries, quick, &header);
+    let md = markdown::report(&entries, &learning_entries, quick, &header);
     report::write_atomic(&out.join("REPORT.md"), md.as_bytes())?;
-    println!("{}", markdown::verdict_table(&entries));
+    println!("{}", markdown::verdict_table(&entries, &learning_entries));
     println!("wrote {}", out.join("REPORT.md").display());
     let bad: Vec<&str> = entries
         .iter()
         .filter(|e| e.mismatch())
         .map(|e| e.summary.name.as_str())
+        .chain(
+            learning_entries
+                .iter()
+                .filter(|e| e.mismatch())
+                .map(|e| e.summary.name.as_str()),
+        )
         .collect();
     if bad.is_empty() {
         Ok(ExitCode::SUCCESS)
@@ -614,6 +735,15 @@ fn cmd_bench(threads: Option<usize>, json: bool, scale: f64) -> Result<ExitCode,
 }
 
 fn cmd_plot(dir: &Path) -> Result<ExitCode, Error> {
+    let text = std::fs::read_to_string(dir.join("summary.json")).unwrap_or_default();
+    if serde_json::from_str::<serde_json::Value>(&text)
+        .is_ok_and(|v| v.get("kind").and_then(|k| k.as_str()) == Some("learning"))
+    {
+        let s = report::learning::read(dir)?;
+        let stems = report::learning::write_figures(&s, dir)?;
+        println!("redrew {} figures in {}", stems.len(), dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let s = report::read_summary(dir)?;
     let stems = report::write_figures(&s, dir)?;
     println!("redrew {} figures in {}", stems.len(), dir.display());

@@ -11,9 +11,9 @@ mod softmax;
 pub use linear::Linear;
 pub use logcosh::LogCosh;
 pub use logistic::Logistic;
-pub use network::{Network, NetworkSample};
+pub use network::{MAX_HIDDEN, MAX_OUTPUTS, Network, NetworkSample};
 pub use quadratic::Quadratic;
-pub use softmax::SoftmaxSample;
+pub use softmax::{MAX_CLASSES, SoftmaxSample};
 
 /// Number of trajectories advanced together in one structure-of-arrays batch.
 pub const LANES: usize = 8;

@@ -2,6 +2,11 @@ use super::Loss;
 use crate::rng::{splitmix64, trajectory_rng};
 use rand::Rng;
 
+/// The most hidden neurons a [`Network`] takes.
+pub const MAX_HIDDEN: usize = 256;
+/// The most output neurons (classes) a [`Network`] takes.
+pub const MAX_OUTPUTS: usize = 64;
+
 /// The paper's network: a feedforward DAG with p inputs, one hidden layer of h tanh neurons and c
 /// output neurons, every edge (including one from a constant-1 bias neuron into each hidden and
 /// output neuron) with weight w_e = s_e exp(theta_e): theta_e = log |w_e| is what STDP updates and
@@ -19,7 +24,11 @@ pub struct Network {
 impl Network {
     /// A network with signs drawn from `seed`: each edge is excitatory with probability
     /// `excitatory` (inhibitory otherwise).
+    ///
+    /// Panics unless h <= [`MAX_HIDDEN`] and 2 <= c <= [`MAX_OUTPUTS`] (activations live on the
+    /// stack, so a loss evaluation never allocates).
     pub fn new(p: usize, h: usize, c: usize, excitatory: f64, seed: u64) -> Self {
+        assert!((1..=MAX_HIDDEN).contains(&h) && (2..=MAX_OUTPUTS).contains(&c));
         let d = (p + 1) * h + (h + 1) * c;
         let mut rng = trajectory_rng(splitmix64(seed ^ 0x5349_474E), 0, d as u64, 0);
         let signs = (0..d)
@@ -77,9 +86,9 @@ impl Network {
 
     /// Predicted class at theta.
     pub fn predict(&self, theta: &[f64], x: &[f64]) -> usize {
-        let mut hidden = vec![0.0; self.h];
-        let mut out = vec![0.0; self.c];
-        self.forward(theta, x, &mut hidden, &mut out);
+        let (mut hidden, mut out) = ([0.0; MAX_HIDDEN], [0.0; MAX_OUTPUTS]);
+        let (hidden, out) = (&mut hidden[..self.h], &mut out[..self.c]);
+        self.forward(theta, x, hidden, out);
         (0..self.c)
             .max_by(|&a, &b| out[a].total_cmp(&out[b]))
             .unwrap_or(0)
@@ -117,10 +126,10 @@ impl Loss for NetworkSample<'_> {
     }
 
     fn value(&self, theta: &[f64]) -> f64 {
-        let mut hidden = vec![0.0; self.net.h];
-        let mut out = vec![0.0; self.net.c];
-        self.net.forward(theta, &self.x, &mut hidden, &mut out);
-        log_softmax_at(&out, self.y).0
+        let (mut hidden, mut out) = ([0.0; MAX_HIDDEN], [0.0; MAX_OUTPUTS]);
+        let (hidden, out) = (&mut hidden[..self.net.h], &mut out[..self.net.c]);
+        self.net.forward(theta, &self.x, hidden, out);
+        log_softmax_at(out, self.y).0
     }
 
     /// Backpropagation; since dw_e/dtheta_e = w_e, each edge's derivative is dL/dw_e times w_e.
@@ -128,15 +137,16 @@ impl Loss for NetworkSample<'_> {
         let net = self.net.as_ref();
         let (p, h, c) = (net.p, net.h, net.c);
         let w = |e: usize| net.signs[e] * theta[e].exp();
-        let mut hidden = vec![0.0; h];
-        let mut out = vec![0.0; c];
-        net.forward(theta, &self.x, &mut hidden, &mut out);
-        let (_, max, z) = log_softmax_at(&out, self.y);
-        let delta_out: Vec<f64> = (0..c)
-            .map(|k| (out[k] - max).exp() / z - if k == self.y { 1.0 } else { 0.0 })
-            .collect();
+        let (mut hidden, mut out) = ([0.0; MAX_HIDDEN], [0.0; MAX_OUTPUTS]);
+        let (hidden, out) = (&mut hidden[..h], &mut out[..c]);
+        net.forward(theta, &self.x, hidden, out);
+        let (_, max, z) = log_softmax_at(out, self.y);
+        let mut delta_out = [0.0; MAX_OUTPUTS];
+        for k in 0..c {
+            delta_out[k] = (out[k] - max).exp() / z - if k == self.y { 1.0 } else { 0.0 };
+        }
         let off = (p + 1) * h;
-        let mut delta_hidden = vec![0.0; h];
+        let mut delta_hidden = [0.0; MAX_HIDDEN];
         for j in 0..h {
             let mut s = 0.0;
             for k in 0..c {

@@ -1,5 +1,8 @@
 use super::Loss;
 
+/// The most classes a softmax loss takes (its scores live on the stack).
+pub const MAX_CLASSES: usize = 64;
+
 /// Softmax (multinomial logistic) regression on one sample: theta holds K rows of p + 1 weights
 /// (the last one a bias), and L(theta) = log sum_k exp(s_k) - s_y with scores
 /// s_k = theta_k . (x, 1), computed with the log-sum-exp shift by max_k s_k (no overflow).
@@ -14,7 +17,7 @@ pub struct SoftmaxSample {
 impl SoftmaxSample {
     /// Features x (the bias input 1 is appended), class y < classes.
     pub fn new(x: &[f64], y: usize, classes: usize) -> Self {
-        assert!(y < classes && classes >= 2);
+        assert!(y < classes && (2..=MAX_CLASSES).contains(&classes));
         let mut x = x.to_vec();
         x.push(1.0);
         Self { x, y, classes }
@@ -41,16 +44,18 @@ impl Loss for SoftmaxSample {
     }
 
     fn value(&self, theta: &[f64]) -> f64 {
-        let mut s = vec![0.0; self.classes];
-        let max = self.scores(theta, &mut s);
+        let mut s = [0.0; MAX_CLASSES];
+        let s = &mut s[..self.classes];
+        let max = self.scores(theta, s);
         let lse = max + s.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
         lse - s[self.y]
     }
 
     fn gradient(&self, theta: &[f64], grad: &mut [f64]) {
         let q = self.x.len();
-        let mut s = vec![0.0; self.classes];
-        let max = self.scores(theta, &mut s);
+        let mut s = [0.0; MAX_CLASSES];
+        let s = &mut s[..self.classes];
+        let max = self.scores(theta, s);
         let z: f64 = s.iter().map(|v| (v - max).exp()).sum();
         for k in 0..self.classes {
             let pk = (s[k] - max).exp() / z - if k == self.y { 1.0 } else { 0.0 };

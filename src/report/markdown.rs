@@ -1,6 +1,7 @@
 //! `results/REPORT.md`: the verdict table, then each experiment's evidence and figures.
 
 use crate::analysis::{FitReport, Summary};
+use crate::learning::study::LearningSummary;
 use crate::experiment::{Against, Metric};
 use crate::stats::VerdictKind;
 use std::fmt::Write as _;
@@ -40,6 +41,46 @@ impl Entry<'_> {
     }
 }
 
+/// One learning experiment's outcome in a verification run.
+pub struct LearningEntry<'a> {
+    /// Its summary.
+    pub summary: &'a LearningSummary,
+    /// Figure stems written into `<name>/`.
+    pub figures: Vec<String>,
+}
+
+impl LearningEntry<'_> {
+    /// Pairs of (verdict, expected) for the distance and accuracy claims.
+    fn outcomes(&self) -> Vec<(Option<VerdictKind>, Option<VerdictKind>)> {
+        let s = self.summary;
+        let mut v = Vec::new();
+        if let Some(f) = &s.distance_fit
+            && let Some(c) = &f.claim
+        {
+            v.push((f.verdict.as_ref().map(|v| v.kind), c.expect));
+        }
+        if let Some(a) = &s.accuracy {
+            v.push((Some(a.verdict.kind), a.claim.expect));
+        }
+        v
+    }
+
+    /// Whether any verdict differs from its stated expectation.
+    pub fn mismatch(&self) -> bool {
+        self.outcomes()
+            .iter()
+            .any(|o| matches!(o, (Some(v), Some(e)) if v != e))
+    }
+}
+
+fn mark(v: Option<VerdictKind>, e: Option<VerdictKind>) -> &'static str {
+    match (v, e) {
+        (Some(a), Some(b)) if a == b => "as expected",
+        (Some(_), Some(_)) => "MISMATCH",
+        _ => "",
+    }
+}
+
 fn quantity(f: &FitReport) -> String {
     let m = match f.metric {
         Metric::SupSqError => "E sup|Z^n - Z|^2",
@@ -62,9 +103,13 @@ fn fmt_ci(c: [f64; 2]) -> String {
     format!("[{:.3}, {:.3}]", c[0], c[1])
 }
 
+fn fmt_ci4(c: [f64; 2]) -> String {
+    format!("[{:.4}, {:.4}]", c[0], c[1])
+}
+
 /// One line per claim: experiment, statement, quantity, claim, fitted slope and interval, verdict,
 /// expectation.
-pub fn verdict_table(entries: &[Entry]) -> String {
+pub fn verdict_table(entries: &[Entry], learning: &[LearningEntry]) -> String {
     let mut t = String::from(
         "| experiment | paper statement | quantity | claimed slope | fitted slope [95% CI] | verdict | expected | |\n\
 |---|---|---|---|---|---|---|---|\n",
@@ -91,11 +136,7 @@ pub fn verdict_table(entries: &[Entry]) -> String {
             .as_ref()
             .map_or("-".into(), |v| format!("**{}**", v.kind));
         let x = e.expected().map_or("-".into(), |k| k.to_string());
-        let mark = match (e.verdict(), e.expected()) {
-            (Some(a), Some(b)) if a == b => "as expected",
-            (Some(_), Some(_)) => "MISMATCH",
-            _ => "",
-        };
+        let mark = mark(e.verdict(), e.expected());
         let _ = writeln!(
             t,
             "| {} | {} | {} | {} | {:.3} {} | {} | {} | {} |",
@@ -110,6 +151,58 @@ pub fn verdict_table(entries: &[Entry]) -> String {
             mark
         );
     }
+    for e in learning {
+        let s = e.summary;
+        if let Some(f) = &s.distance_fit
+            && let Some(c) = &f.claim
+        {
+            let v = f.verdict.as_ref().map(|v| v.kind);
+            let _ = writeln!(
+                t,
+                "| {} | {} | E sup_k \\|theta_stdp - theta_flow\\|^2 vs n (whole run) | {:+.3} ± {:.3} | {:.3} {} | {} | {} | {} |",
+                s.name,
+                cell(&c.statement),
+                c.slope,
+                c.tolerance,
+                f.fit.slope,
+                fmt_ci(f.fit.ci95),
+                v.map_or("-".into(), |k| format!("**{k}**")),
+                c.expect.map_or("-".into(), |k| k.to_string()),
+                mark(v, c.expect)
+            );
+        }
+        if let Some(a) = &s.accuracy {
+            let diffs = a
+                .comparisons
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} vs {} ({}): {:+.4} {}",
+                        c.rule,
+                        c.reference,
+                        c.statistic,
+                        c.difference.mean,
+                        fmt_ci4(c.difference.ci95)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let _ = writeln!(
+                t,
+                "| {} | {} | final test accuracy, paired by sample order | stdp within ± {:.3}; single-update reaching in under half the runs | {} | **{}** | {} | {} |",
+                s.name,
+                cell(&a.claim.statement),
+                a.claim.tolerance,
+                cell(&diffs),
+                a.verdict.kind,
+                a.claim.expect.map_or("-".into(), |k| k.to_string()),
+                mark(Some(a.verdict.kind), a.claim.expect)
+            );
+        }
+        if s.distance_fit.as_ref().is_none_or(|f| f.claim.is_none()) && s.accuracy.is_none() {
+            let _ = writeln!(t, "| {} | (no claim: see its figures) | | | | | | |", s.name);
+        }
+    }
     t
 }
 
@@ -118,7 +211,12 @@ fn sci(x: Option<f64>) -> String {
 }
 
 /// The whole report.
-pub fn report(entries: &[Entry], quick: bool, header: &str) -> String {
+pub fn report(
+    entries: &[Entry],
+    learning: &[LearningEntry],
+    quick: bool,
+    header: &str,
+) -> String {
     let mut r = String::from("# stdp-flow verification report\n\n");
     r.push_str(header);
     if quick {
@@ -128,7 +226,7 @@ Verdicts from it are a smoke test, not the evidence; run `stdp-flow verify` for 
         );
     }
     r.push_str("\n## Verdicts\n\n");
-    r.push_str(&verdict_table(entries));
+    r.push_str(&verdict_table(entries, learning));
     r.push_str(
         "\nVerdict rule (equivalence test): `holds` if the whole 95% interval of the fitted slope lies \
 inside [claim - tolerance, claim + tolerance] (and below 0 for an error, which must decay); `fails` \
@@ -235,6 +333,144 @@ otherwise. Diverged trajectories cap the verdict at `inconclusive`.\n",
             s.provenance.seed, s.provenance.threads, s.provenance.seconds, s.name
         );
     }
+    for e in learning {
+        r.push_str(&learning_section(e));
+    }
+    r
+}
+
+fn learning_section(e: &LearningEntry) -> String {
+    let s = e.summary;
+    let mut r = String::new();
+    let d = &s.dataset;
+    let _ = write!(r, "\n## {}: {}\n\n", s.name, s.title);
+    let _ = writeln!(
+        r,
+        "Data: `{}` ({} rows, {} features, classes {}; FNV-1a {}), split {} train / {} test (rows in `{}/split.csv`). Model with {} parameters; kappa = {:.4} for flow and SGD.\n",
+        d.file.rsplit('/').next().unwrap_or(&d.file),
+        d.rows,
+        d.features,
+        d.classes.join(", "),
+        d.fnv1a,
+        d.train_rows,
+        d.test_rows,
+        s.name,
+        s.parameters,
+        s.kappa
+    );
+    if let Some(v) = &s.verdict {
+        let _ = writeln!(r, "Verdict: **{}**: {}.\n", v.kind, cell(&v.reason));
+    }
+    r.push_str(
+        "| rule | alpha_n | A_n | replicates | diverged | loss evaluations | gradient evaluations | thread-seconds | final test accuracy [95% CI] | final training loss | E sup \\|theta - theta_flow\\|^2 [95% CI] |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for run in &s.runs {
+        let last = run.curve.last();
+        let _ = writeln!(
+            r,
+            "| {} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {} | {} |",
+            run.label(),
+            run.alpha_n.map_or("-".into(), |v| format!("{v:.4}")),
+            run.a_n.map_or("-".into(), |v| format!("{v:.4}")),
+            run.replicates,
+            run.diverged,
+            run.loss_evaluations,
+            run.gradient_evaluations,
+            run.seconds,
+            last.map_or("-".into(), |p| format!(
+                "{:.4} {}",
+                p.test_accuracy.mean,
+                fmt_ci4(p.test_accuracy.ci95)
+            )),
+            last.map_or("-".into(), |p| format!("{:.4}", p.train_loss.mean)),
+            run.sup_distance_to_flow.map_or("-".into(), |e| format!(
+                "{:.3e} [{:.3e}, {:.3e}]",
+                e.mean, e.ci95[0], e.ci95[1]
+            )),
+        );
+    }
+    if let Some(f) = &s.distance_fit {
+        r.push('\n');
+        if let Some(c) = &f.claim {
+            let _ = writeln!(r, "Distance claim: {}.\n", c.statement);
+            if let Some(from) = c.fit_from {
+                let _ = writeln!(
+                    r,
+                    "The fit uses n >= {from} only (declared in the experiment file); the table shows every n.\n"
+                );
+            }
+        }
+        if let Some(v) = &f.verdict {
+            let _ = writeln!(r, "Verdict: **{}**: {}.\n", v.kind, cell(&v.reason));
+        }
+        let _ = writeln!(
+            r,
+            "Fit of E sup_k |theta_stdp - theta_flow|^2 against n: slope {:.4} {} (se {:.4}, Birge ratio {:.2}, weighted r² {:.4}).\n",
+            f.fit.slope,
+            fmt_ci(f.fit.ci95),
+            f.fit.slope_std_error,
+            f.fit.birge_ratio,
+            f.fit.r_squared
+        );
+        r.push_str("| from n | to n | slope | 95% CI |\n|---|---|---|---|\n");
+        for p in &f.fit.pairwise_slopes {
+            let _ = writeln!(r, "| {} | {} | {:.3} | {} |", p.from, p.to, p.slope, fmt_ci(p.ci95));
+        }
+    }
+    if let Some(a) = &s.accuracy {
+        let _ = writeln!(r, "\nAccuracy claim: {}.\n", a.claim.statement);
+        let _ = writeln!(r, "Verdict: **{}**.\n", a.verdict.kind);
+        r.push_str("| comparison (paired by sample order) | statistic | estimate [95% CI] | pairs | required band | verdict |\n|---|---|---|---|---|---|\n");
+        for c in &a.comparisons {
+            let band = |x: f64| {
+                if x.is_infinite() {
+                    "-inf".to_string()
+                } else {
+                    format!("{x:+.3}")
+                }
+            };
+            let _ = writeln!(
+                r,
+                "| {} vs {} | {} | {:+.4} {} | {} | [{}, {}] | **{}** |",
+                c.rule,
+                c.reference,
+                c.statistic,
+                c.difference.mean,
+                fmt_ci4(c.difference.ci95),
+                c.pairs,
+                band(c.band[0]),
+                band(c.band[1]),
+                c.verdict.kind
+            );
+        }
+    }
+    if let Some(b) = &s.baseline {
+        let flow = s.runs.iter().find(|r| r.rule == "flow").and_then(|r| r.curve.last());
+        let _ = writeln!(
+            r,
+            "\nYardstick: {} with C = {} on the same split: test accuracy {:.4} (training {:.4}, test log-loss {:.4}, {} Newton iterations){}.\n",
+            b.method,
+            b.c,
+            b.test_accuracy,
+            b.train_accuracy,
+            b.test_loss,
+            b.iterations,
+            flow.map_or(String::new(), |p| format!(
+                "; the flow reaches {:.4} {}",
+                p.test_accuracy.mean,
+                fmt_ci4(p.test_accuracy.ci95)
+            ))
+        );
+    }
+    r.push('\n');
+    for stem in &e.figures {
+        let _ = writeln!(r, "![{stem}]({}/{stem}.png)\n", s.name);
+    }
+    let _ = writeln!(
+        r,
+        "Seed {}, {} threads, {:.1} s; files in `{}/`.",
+        s.provenance.seed, s.provenance.threads, s.provenance.seconds, s.name
+    );
     r
 }
 

@@ -2,6 +2,8 @@
 //! written atomically (a temporary file in the same folder, then a rename).
 
 pub mod figures;
+pub mod learning;
+pub mod learning_figures;
 pub mod markdown;
 
 use crate::analysis::Summary;
@@ -103,12 +105,14 @@ pub fn read_summary(dir: &Path) -> Result<Summary, Error> {
     })
 }
 
-/// Draws the figures into a staging folder, then moves each into `dir`.
-pub fn write_figures(s: &Summary, dir: &Path) -> Result<Vec<String>, Error> {
+/// Draws figures with `draw` into a staging folder, then moves each into `dir`.
+pub(crate) fn stage_figures(
+    dir: &Path,
+    draw: impl FnOnce(&Path) -> Result<Vec<String>, Error>,
+) -> Result<Vec<String>, Error> {
     let stage = dir.join(format!(".figures-{}", std::process::id()));
     std::fs::create_dir_all(&stage).map_err(io(&stage))?;
-    let stems = figures::draw_all(s, &stage);
-    let result = stems.and_then(|stems| {
+    let result = draw(&stage).and_then(|stems| {
         for stem in &stems {
             for ext in ["png", "svg"] {
                 let name = format!("{stem}.{ext}");
@@ -120,6 +124,11 @@ pub fn write_figures(s: &Summary, dir: &Path) -> Result<Vec<String>, Error> {
     });
     let _ = std::fs::remove_dir_all(&stage);
     result
+}
+
+/// Draws the figures into a staging folder, then moves each into `dir`.
+pub fn write_figures(s: &Summary, dir: &Path) -> Result<Vec<String>, Error> {
+    stage_figures(dir, |stage| figures::draw_all(s, stage))
 }
 
 /// Writes `summary.json`, `rows.csv` and the figures into `dir`; returns the files written.

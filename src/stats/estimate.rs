@@ -1,5 +1,5 @@
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+use statrs::distribution::{Beta, ContinuousCDF, Normal, StudentsT};
 
 /// A mean with its standard error and a two-sided 95% confidence interval.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -77,6 +77,23 @@ pub fn jackknife(full: f64, leave_one_out: &[f64]) -> Estimate {
     Estimate::with_t(g * full - (g - 1.0) * mean, se, g - 1.0)
 }
 
+/// The proportion k / m with its binomial standard error and the exact two-sided 95%
+/// Clopper-Pearson interval [B(0.025; k, m - k + 1), B(0.975; k + 1, m - k)], with B the beta
+/// quantile and the ends 0 and 1 at k = 0 and k = m (Clopper & Pearson, *Biometrika* 26, 1934).
+pub fn proportion(k: usize, m: usize) -> Estimate {
+    assert!(m > 0 && k <= m);
+    let (kf, mf) = (k as f64, m as f64);
+    let p = kf / mf;
+    let q = |a: f64, b: f64, x: f64| Beta::new(a, b).expect("positive shapes").inverse_cdf(x);
+    let lo = if k == 0 { 0.0 } else { q(kf, mf - kf + 1.0, 0.025) };
+    let hi = if k == m { 1.0 } else { q(kf + 1.0, mf - kf, 0.975) };
+    Estimate {
+        mean: p,
+        std_error: (p * (1.0 - p) / mf).sqrt(),
+        ci95: [lo, hi],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +127,17 @@ mod tests {
         let e = Estimate::from_samples(&x);
         assert!((j.mean - e.mean).abs() < 1e-14);
         assert!((j.std_error - e.std_error).abs() < 1e-14);
+    }
+
+    #[test]
+    fn clopper_pearson_matches_closed_forms_and_tables() {
+        // k = 0: upper end 1 - 0.025^(1/m); k = m: lower end 0.025^(1/m).
+        let e = proportion(0, 20);
+        assert!((e.ci95[1] - (1.0 - 0.025f64.powf(1.0 / 20.0))).abs() < 1e-9, "{e:?}");
+        let e = proportion(20, 20);
+        assert!((e.ci95[0] - 0.025f64.powf(1.0 / 20.0)).abs() < 1e-9, "{e:?}");
+        // 5 of 20: [0.0866, 0.4910] (standard tables, e.g. R's binom.test).
+        let e = proportion(5, 20);
+        assert!((e.ci95[0] - 0.0866).abs() < 1e-4 && (e.ci95[1] - 0.4910).abs() < 1e-4, "{e:?}");
     }
 }

@@ -5,6 +5,6 @@ mod estimate;
 mod fit;
 mod verdict;
 
-pub use estimate::{Estimate, jackknife, normal_quantile, t_quantile};
+pub use estimate::{Estimate, jackknife, normal_quantile, proportion, t_quantile};
 pub use fit::{PairwiseSlope, PowerLawFit, fit_power_law};
-pub use verdict::{Claim, Verdict, VerdictKind, decide};
+pub use verdict::{Claim, Verdict, VerdictKind, decide, decide_interval};

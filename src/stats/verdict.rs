@@ -93,6 +93,56 @@ pub fn decide(ci: [f64; 2], claim: &Claim, contaminated: Option<&str>) -> Verdic
     )
 }
 
+/// Decides whether a quantity lies in a band [lo, hi] (either end may be infinite) from its 95%
+/// interval: `holds` if the interval lies inside the band, `fails` if it lies entirely outside,
+/// `inconclusive` otherwise. `what` names the quantity in the reason; `contaminated` caps the
+/// verdict at `inconclusive` as in [`decide`].
+pub fn decide_interval(
+    ci: [f64; 2],
+    band: [f64; 2],
+    what: &str,
+    contaminated: Option<&str>,
+) -> Verdict {
+    let [lo, hi] = ci;
+    let [blo, bhi] = band;
+    let show = |x: f64| {
+        if x.is_infinite() {
+            if x > 0.0 { "inf".to_string() } else { "-inf".to_string() }
+        } else {
+            format!("{x:.4}")
+        }
+    };
+    let ivl = format!("[{}, {}]", show(lo), show(hi));
+    let bnd = format!("[{}, {}]", show(blo), show(bhi));
+    let v = |kind, reason: String| Verdict { kind, reason };
+    if lo.is_nan() || hi.is_nan() {
+        return v(
+            VerdictKind::Inconclusive,
+            format!("the interval of {what} is not defined"),
+        );
+    }
+    if hi < blo || lo > bhi {
+        return v(
+            VerdictKind::Fails,
+            format!("{what} {ivl} lies outside {bnd}"),
+        );
+    }
+    if let Some(why) = contaminated {
+        return v(
+            VerdictKind::Inconclusive,
+            format!("cannot support holds: {why}"),
+        );
+    }
+    if lo >= blo && hi <= bhi {
+        v(VerdictKind::Holds, format!("{what} {ivl} lies inside {bnd}"))
+    } else {
+        v(
+            VerdictKind::Inconclusive,
+            format!("{what} {ivl} overlaps the edge of {bnd}: more replicates are needed"),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +207,21 @@ mod tests {
             decide([f64::NAN, 1.0], &CLAIM, None).kind,
             VerdictKind::Inconclusive
         );
+    }
+
+    #[test]
+    fn interval_in_a_band() {
+        let b = [-0.02, 0.02];
+        assert_eq!(decide_interval([-0.01, 0.015], b, "d", None).kind, VerdictKind::Holds);
+        assert_eq!(decide_interval([0.03, 0.05], b, "d", None).kind, VerdictKind::Fails);
+        assert_eq!(decide_interval([-0.01, 0.03], b, "d", None).kind, VerdictKind::Inconclusive);
+        assert_eq!(
+            decide_interval([-0.01, 0.01], b, "d", Some("x")).kind,
+            VerdictKind::Inconclusive
+        );
+        let below = [f64::NEG_INFINITY, -0.02];
+        assert_eq!(decide_interval([-0.3, -0.1], below, "d", None).kind, VerdictKind::Holds);
+        assert_eq!(decide_interval([-0.01, 0.0], below, "d", None).kind, VerdictKind::Fails);
+        assert!(decide_interval([-0.3, -0.1], below, "d", None).reason.contains("-inf"));
     }
 }

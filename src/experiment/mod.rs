@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize, Serializer};
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
+pub mod learning;
+
 /// A vector given in a file: explicit values, one value for every coordinate, or the unit vector
 /// (1, ..., 1)/sqrt(d).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -450,8 +452,60 @@ impl Experiment {
     }
 }
 
-/// Reads and validates an experiment file.
+/// Reads and validates a convergence experiment file.
 pub fn load(path: &Path) -> Result<Experiment, Error> {
+    convergence_only(load_any(path)?, path)
+}
+
+/// Validates convergence-experiment text; `path` is used in messages.
+pub fn parse(src: &str, path: &Path) -> Result<Experiment, Error> {
+    convergence_only(parse_any(src, path)?, path)
+}
+
+fn convergence_only(spec: Spec, path: &Path) -> Result<Experiment, Error> {
+    match spec {
+        Spec::Convergence(e) => Ok(*e),
+        Spec::Learning(_) => Err(Error::InvalidValue {
+            at: Location {
+                file: path.to_path_buf(),
+                line_col: None,
+            },
+            key: "kind".into(),
+            problem: "is \"learning\", which this command does not take".into(),
+            expected: "a convergence experiment (no `kind`, or kind = \"convergence\"); run learning experiments with `stdp-flow run` or `verify`".into(),
+        }),
+    }
+}
+
+/// Either kind of experiment file.
+#[derive(Clone, Debug)]
+pub enum Spec {
+    /// The convergence of eq. 3.2 to the flow (no `kind`, or `kind = "convergence"`).
+    Convergence(Box<Experiment>),
+    /// Learning from a dataset (`kind = "learning"`).
+    Learning(Box<learning::LearningExperiment>),
+}
+
+impl Spec {
+    /// The experiment's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Spec::Convergence(e) => &e.name,
+            Spec::Learning(e) => &e.name,
+        }
+    }
+
+    /// The file it came from.
+    pub fn source(&self) -> &Path {
+        match self {
+            Spec::Convergence(e) => &e.source,
+            Spec::Learning(e) => &e.source,
+        }
+    }
+}
+
+/// Reads and validates an experiment file of either kind.
+pub fn load_any(path: &Path) -> Result<Spec, Error> {
     let src = std::fs::read_to_string(path).map_err(|e| Error::InvalidValue {
         at: Location {
             file: path.to_path_buf(),
@@ -461,11 +515,11 @@ pub fn load(path: &Path) -> Result<Experiment, Error> {
         problem: format!("cannot read the file: {e}"),
         expected: "a readable TOML experiment file".into(),
     })?;
-    parse(&src, path)
+    parse_any(&src, path)
 }
 
-/// Validates experiment text; `path` is used in messages.
-pub fn parse(src: &str, path: &Path) -> Result<Experiment, Error> {
+/// Validates experiment text of either kind; `path` is used in messages.
+pub fn parse_any(src: &str, path: &Path) -> Result<Spec, Error> {
     let table: Table = src.parse().map_err(|e: toml::de::Error| Error::Syntax {
         at: Location {
             file: path.to_path_buf(),
@@ -475,9 +529,14 @@ pub fn parse(src: &str, path: &Path) -> Result<Experiment, Error> {
     })?;
     let cx = Cx { src, file: path };
     let mut top = Sec::new(&cx, table, "");
-    let exp = read(&cx, &mut top)?;
+    let kind = top.choice("kind", Some("convergence"), &["convergence", "learning"])?;
+    let spec = if kind == "learning" {
+        Spec::Learning(Box::new(learning::read(&cx, &mut top)?))
+    } else {
+        Spec::Convergence(Box::new(read(&cx, &mut top)?))
+    };
     top.finish()?;
-    Ok(exp)
+    Ok(spec)
 }
 
 fn line_col(src: &str, byte: usize) -> (usize, usize) {
@@ -894,7 +953,7 @@ impl<'a> Sec<'a> {
 const MAX_DIM: u64 = 100_000;
 const MAX_TRAJECTORIES: u64 = 100_000_000;
 
-fn read(cx: &Cx, top: &mut Sec) -> Result<Experiment, Error> {
+fn read_identity(cx: &Cx, top: &mut Sec) -> Result<(String, String, u64), Error> {
     let name = top.string(
         "name",
         None,
@@ -913,6 +972,11 @@ fn read(cx: &Cx, top: &mut Sec) -> Result<Experiment, Error> {
     }
     let title = top.string("title", Some(&name), "a string")?;
     let seed = top.int_in("seed", None, (0, i64::MAX as u64), "a non-negative integer")?;
+    Ok((name, title, seed))
+}
+
+fn read(cx: &Cx, top: &mut Sec) -> Result<Experiment, Error> {
+    let (name, title, seed) = read_identity(cx, top)?;
 
     let mut ls = top.sub_required("loss", "a [loss] table with `kind`")?;
     let kind = ls.choice(

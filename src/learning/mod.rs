@@ -1,0 +1,366 @@
+//! Learning from a stream of samples (Section 2-3 of the paper): each sample (X_k, Y_k) gives a
+//! loss L_k(theta), and a rule moves theta once per sample:
+//!
+//! - `Stdp { n }`: n updates of eq. 3.1 on L_k, starting afresh from the theta left by the previous
+//!   sample (theta(k,-1) = theta(k,0), as for one learning opportunity in NOTES.md section 1);
+//! - `Flow`: theta moves along dZ/dt = -kappa grad L_k(Z) for unit time (RK4);
+//! - `Sgd`: theta <- theta - kappa grad L_k(theta);
+//! - `SingleUpdate`: eq. 2.2 of Schmidt-Hieber's scheme, one update per sample, whose loss
+//!   difference compares the current sample's loss with the previous sample's.
+//!
+//! Every rule is driven by the same seeded sample order; the random streams depend only on
+//! (seed, n, replicate), so results do not depend on the thread count.
+
+pub mod baseline;
+pub mod model;
+pub mod study;
+
+pub use model::{LogisticModel, Model, SoftmaxModel};
+
+use crate::flow::Rk4;
+use crate::loss::Loss;
+use crate::recursion::Trajectory;
+use crate::rng::{shuffle, splitmix64, symmetric_uniform, trajectory_rng};
+use crate::scaling::Scaling;
+use rand::Rng;
+use rand_pcg::Pcg64Mcg;
+
+/// How theta moves on each sample.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Rule {
+    /// n STDP updates (eq. 3.1) per sample.
+    Stdp {
+        /// Updates per sample.
+        n: u64,
+    },
+    /// The gradient flow for unit time per sample.
+    Flow {
+        /// RK4 steps per sample.
+        substeps: u32,
+    },
+    /// One gradient step of size kappa per sample.
+    Sgd,
+    /// One STDP update per sample, across samples (eq. 2.2), with the constants alpha_n and A_n
+    /// of the scaling at `n`.
+    SingleUpdate {
+        /// The n whose alpha_n and A_n are used.
+        n: u64,
+    },
+}
+
+/// Constants shared by the rules.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Setting {
+    /// Scaling of alpha_n and A_n for `Stdp` and `SingleUpdate`.
+    pub scaling: Scaling,
+    /// kappa of `Flow` and `Sgd`.
+    pub kappa: f64,
+    /// Seed of the sample order and of the random streams.
+    pub seed: u64,
+}
+
+/// Writes into `order` the permutation of `0..order.len()` seen in epoch `epoch`: a seeded
+/// Fisher-Yates shuffle, redrawn every epoch.
+pub fn epoch_order(order: &mut [usize], epoch: u64, seed: u64) {
+    for (i, o) in order.iter_mut().enumerate() {
+        *o = i;
+    }
+    let s = splitmix64(seed ^ 0x004F_5244_4552) ^ epoch;
+    let mut rng = Pcg64Mcg::new((u128::from(splitmix64(s)) << 64) | u128::from(splitmix64(s ^ 1)));
+    shuffle(order, &mut rng);
+}
+
+/// The order in which `count` samples are seen over `epochs` epochs (see [`epoch_order`]).
+pub fn sample_order(count: usize, epochs: usize, seed: u64) -> Vec<usize> {
+    let mut out = vec![0; count * epochs];
+    for (e, chunk) in out.chunks_mut(count.max(1)).enumerate() {
+        epoch_order(chunk, e as u64, seed);
+    }
+    out
+}
+
+/// One rule's state over a training run: feed it samples with [`Learner::learn`].
+pub struct Learner {
+    rule: Rule,
+    setting: Setting,
+    theta: Vec<f64>,
+    rng: Pcg64Mcg,
+    loss_evaluations: u64,
+    gradient_evaluations: u64,
+    grad: Vec<f64>,
+    x: Vec<f64>,
+    e: Vec<f64>,
+    prev_e: Vec<f64>,
+    prev_loss: Option<f64>,
+}
+
+impl Learner {
+    /// Starts at theta0. The random stream depends on (seed, n, dim, replicate) only.
+    pub fn new(rule: Rule, setting: &Setting, theta0: &[f64], replicate: u64) -> Self {
+        let d = theta0.len();
+        let n = match rule {
+            Rule::Stdp { n } | Rule::SingleUpdate { n } => n,
+            _ => 0,
+        };
+        let tag = if matches!(rule, Rule::SingleUpdate { .. }) {
+            u64::MAX - n
+        } else {
+            n
+        };
+        Self {
+            rule,
+            setting: *setting,
+            theta: theta0.to_vec(),
+            rng: trajectory_rng(setting.seed ^ 0x4C45_4152_4E, tag, d as u64, replicate),
+            loss_evaluations: 0,
+            gradient_evaluations: 0,
+            grad: vec![0.0; d],
+            x: vec![0.0; d],
+            e: vec![0.0; d],
+            prev_e: vec![0.0; d],
+            prev_loss: None,
+        }
+    }
+
+    /// Moves theta on one sample's loss.
+    pub fn learn(&mut self, loss: &dyn Loss) {
+        let d = self.theta.len();
+        match self.rule {
+            Rule::Stdp { n } => {
+                let s = &self.setting.scaling;
+                let stream = Pcg64Mcg::new(
+                    (u128::from(self.rng.next_u64()) << 64) | u128::from(self.rng.next_u64()),
+                );
+                let mut t = Trajectory::new(loss, &self.theta, s.alpha_n(n), s.a_n(n), stream);
+                for _ in 0..n {
+                    t.step();
+                }
+                self.theta.copy_from_slice(t.theta());
+                self.loss_evaluations += n + 1;
+            }
+            Rule::Flow { substeps } => {
+                let mut f = Rk4::new(loss, self.setting.kappa, &self.theta);
+                f.advance_to(1.0, substeps);
+                self.theta.copy_from_slice(f.state());
+                self.gradient_evaluations += 4 * u64::from(substeps);
+            }
+            Rule::Sgd => {
+                loss.gradient(&self.theta, &mut self.grad);
+                for i in 0..d {
+                    self.theta[i] -= self.setting.kappa * self.grad[i];
+                }
+                self.gradient_evaluations += 1;
+            }
+            Rule::SingleUpdate { n } => {
+                let (alpha, a) = (self.setting.scaling.alpha_n(n), self.setting.scaling.a_n(n));
+                for i in 0..d {
+                    let u = symmetric_uniform(self.rng.next_u64(), a);
+                    self.x[i] = self.theta[i] + u;
+                    self.e[i] = (-u).exp();
+                }
+                let cur = loss.value(&self.x);
+                self.loss_evaluations += 1;
+                if let Some(prev) = self.prev_loss {
+                    let delta = alpha * (cur - prev);
+                    for i in 0..d {
+                        self.theta[i] += delta * (self.e[i] - self.prev_e[i]);
+                    }
+                }
+                self.prev_loss = Some(cur);
+                std::mem::swap(&mut self.e, &mut self.prev_e);
+            }
+        }
+    }
+
+    /// The current theta.
+    pub fn theta(&self) -> &[f64] {
+        &self.theta
+    }
+
+    /// Loss evaluations so far (the biological budget).
+    pub fn loss_evaluations(&self) -> u64 {
+        self.loss_evaluations
+    }
+
+    /// Gradient evaluations so far (flow and SGD only).
+    pub fn gradient_evaluations(&self) -> u64 {
+        self.gradient_evaluations
+    }
+}
+
+/// Trains from `theta0` over the samples in `order`; `sample(k)` gives L_k. After every sample,
+/// `observe(samples_seen, theta)` is called. Returns the number of loss evaluations used.
+pub fn train(
+    rule: Rule,
+    setting: &Setting,
+    theta0: &[f64],
+    order: &[usize],
+    replicate: u64,
+    sample: &dyn Fn(usize) -> Box<dyn Loss>,
+    observe: &mut dyn FnMut(usize, &[f64]),
+) -> u64 {
+    let mut l = Learner::new(rule, setting, theta0, replicate);
+    for (seen, &k) in order.iter().enumerate() {
+        l.learn(sample(k).as_ref());
+        observe(seen + 1, l.theta());
+    }
+    l.loss_evaluations()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loss::Logistic;
+    use crate::scaling::ScalingRule;
+
+    /// 40 points in the plane, labelled by the sign of x1 + x2 with a margin of 0.3; the bias is
+    /// the constant third input.
+    fn toy() -> Vec<(Vec<f64>, f64)> {
+        let mut rng = Pcg64Mcg::new(99);
+        let mut v = Vec::new();
+        while v.len() < 40 {
+            let p: Vec<f64> = (0..2)
+                .map(|_| symmetric_uniform(rng.next_u64(), 2.0))
+                .collect();
+            let s = p[0] + p[1];
+            if s.abs() > 0.3 {
+                v.push((vec![p[0], p[1], 1.0], s.signum()));
+            }
+        }
+        v
+    }
+
+    fn setting() -> Setting {
+        Setting {
+            scaling: Scaling {
+                rule: ScalingRule::Corrected,
+                alpha: 3.0,
+                a: 1.0,
+            },
+            kappa: 2.0,
+            seed: 4,
+        }
+    }
+
+    #[test]
+    fn flow_and_sgd_separate_a_separable_set() {
+        let data = toy();
+        let sample =
+            |k: usize| -> Box<dyn Loss> { Box::new(Logistic::new(data[k].0.clone(), data[k].1)) };
+        let order = sample_order(data.len(), 30, 4);
+        for rule in [Rule::Flow { substeps: 10 }, Rule::Sgd] {
+            let mut theta = vec![0.0; 3];
+            train(
+                rule,
+                &setting(),
+                &[0.0; 3],
+                &order,
+                0,
+                &sample,
+                &mut |_, t| theta.copy_from_slice(t),
+            );
+            let correct = data
+                .iter()
+                .filter(|(x, y)| (x.iter().zip(&theta).map(|(a, b)| a * b).sum::<f64>() * y) > 0.0)
+                .count();
+            assert_eq!(correct, data.len(), "{rule:?}: theta {theta:?}");
+        }
+    }
+
+    /// Over 20 samples, the mean of |theta_stdp - theta_flow|^2 at the end falls about like 1/n
+    /// (corrected scaling, kappa = (2/3) alpha A^2). The test asks for a fall by more than 4 from
+    /// n = 100 to n = 1600 (16 expected; measured 19) over 200 replicates; the mean squared
+    /// distance has a relative standard error below 0.1 at each n (about sqrt(2/3)/sqrt(200) = 0.06
+    /// for a scaled chi-square with 3 degrees of freedom), so a fall below 4 is more than 10
+    /// standard errors away: false failure far below 1e-4.
+    #[test]
+    fn stdp_approaches_the_flow_as_n_grows() {
+        let data = toy();
+        let sample =
+            |k: usize| -> Box<dyn Loss> { Box::new(Logistic::new(data[k].0.clone(), data[k].1)) };
+        let mut s = setting();
+        s.kappa = 2.0 / 3.0 * s.scaling.alpha * s.scaling.a * s.scaling.a;
+        let order = sample_order(data.len(), 1, 4)[..20].to_vec();
+        let mut flow = vec![0.0; 3];
+        train(
+            Rule::Flow { substeps: 50 },
+            &s,
+            &[0.0; 3],
+            &order,
+            0,
+            &sample,
+            &mut |_, t| flow.copy_from_slice(t),
+        );
+        let dist = |n: u64| {
+            (0..200u64)
+                .map(|r| {
+                    let mut th = [0.0; 3];
+                    train(
+                        Rule::Stdp { n },
+                        &s,
+                        &[0.0; 3],
+                        &order,
+                        r,
+                        &sample,
+                        &mut |_, t| th.copy_from_slice(t),
+                    );
+                    th.iter()
+                        .zip(&flow)
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum::<f64>()
+                })
+                .sum::<f64>()
+                / 200.0
+        };
+        let (d100, d1600) = (dist(100), dist(1600));
+        assert!(
+            d100 / d1600 > 4.0,
+            "distance {d100} at n = 100, {d1600} at n = 1600"
+        );
+    }
+
+    /// The paper's network (signed exponential weights, 4 tanh hidden neurons) learns the toy set
+    /// by the flow and by STDP alone (n = 200 updates per sample, corrected scaling). Deterministic
+    /// (fixed seeds); both reach 100% from 27.5% at theta0, well above the 90% asked.
+    #[test]
+    fn network_learns_by_flow_and_by_stdp_alone() {
+        use crate::loss::Network;
+        let data = toy();
+        let net = Network::new(2, 4, 2, 0.6, 3);
+        let sample = |k: usize| -> Box<dyn Loss> {
+            let (x, y) = &data[k];
+            Box::new(net.sample(&x[..2], usize::from(*y > 0.0)).to_owned_loss())
+        };
+        let accuracy = |theta: &[f64]| {
+            data.iter()
+                .filter(|(x, y)| net.predict(theta, &x[..2]) == usize::from(*y > 0.0))
+                .count() as f64
+                / data.len() as f64
+        };
+        let mut s = setting();
+        s.kappa = 2.0 / 3.0 * s.scaling.alpha * s.scaling.a * s.scaling.a;
+        let order = sample_order(data.len(), 15, 5);
+        let theta0 = vec![-0.5; net.dim()];
+        for rule in [Rule::Flow { substeps: 10 }, Rule::Stdp { n: 200 }] {
+            let mut theta = theta0.clone();
+            train(rule, &s, &theta0, &order, 0, &sample, &mut |_, t| {
+                theta.copy_from_slice(t)
+            });
+            let acc = accuracy(&theta);
+            assert!(acc >= 0.9, "{rule:?}: accuracy {acc}");
+        }
+    }
+
+    #[test]
+    fn orders_are_seeded_permutations_per_epoch() {
+        let o = sample_order(10, 3, 1);
+        for e in 0..3 {
+            let mut ep = o[e * 10..(e + 1) * 10].to_vec();
+            ep.sort_unstable();
+            assert_eq!(ep, (0..10).collect::<Vec<_>>());
+        }
+        assert_ne!(o[..10], o[10..20]);
+        assert_eq!(o, sample_order(10, 3, 1));
+        assert_ne!(o, sample_order(10, 3, 2));
+    }
+}
