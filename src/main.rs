@@ -351,7 +351,9 @@ fn simulate_learning(
                 let e = p.test_accuracy;
                 format!("{:.4} [{:.4}, {:.4}]", e.mean, e.ci95[0], e.ci95[1])
             });
-            let dist = r.sup_distance_to_flow.map_or("-".into(), |e| format!("{:.3e}", e.mean));
+            let dist = r
+                .sup_distance_to_flow
+                .map_or("-".into(), |e| format!("{:.3e}", e.mean));
             println!(
                 "{:<36} test accuracy {acc:<26} sup |theta - flow|^2 {dist:<10} diverged {}/{}",
                 r.label(),

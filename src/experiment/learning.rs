@@ -193,7 +193,8 @@ impl LearningExperiment {
                     },
                     key: "--trajectories".into(),
                     problem: format!("is {m}"),
-                    expected: "an integer from 2 to 100000 (replicates of a learning experiment)".into(),
+                    expected: "an integer from 2 to 100000 (replicates of a learning experiment)"
+                        .into(),
                 });
             }
             self.learning.replicates = m;
@@ -237,15 +238,16 @@ impl LearningExperiment {
     fn size_problem(&self) -> Option<(String, String, String)> {
         let l = &self.learning;
         if let Some(c) = &self.distance_claim {
-            let pts = l
-                .n
-                .iter()
-                .filter(|&&n| c.fit_from.is_none_or(|f| n as f64 >= f))
-                .count();
+            let pts =
+                l.n.iter()
+                    .filter(|&&n| c.fit_from.is_none_or(|f| n as f64 >= f))
+                    .count();
             if pts < 3 {
                 return Some((
                     "n".into(),
-                    format!("has {pts} values in the distance claim's fit range; a slope with a confidence interval needs at least 3"),
+                    format!(
+                        "has {pts} values in the distance claim's fit range; a slope with a confidence interval needs at least 3"
+                    ),
                     "at least 3 values of n (at or above claim.distance.fit_from)".into(),
                 ));
             }
@@ -276,7 +278,8 @@ fn rule_of(s: &str) -> Option<RuleName> {
 }
 
 fn rule_list(cx: &Cx, sec: &mut Sec, key: &'static str) -> Result<Option<Vec<RuleName>>, Error> {
-    let expected = "a non-empty array of distinct rules from \"stdp\", \"flow\", \"sgd\", \"single-update\"";
+    let expected =
+        "a non-empty array of distinct rules from \"stdp\", \"flow\", \"sgd\", \"single-update\"";
     let Some(v) = sec.take(key) else {
         return Ok(None);
     };
@@ -325,7 +328,11 @@ pub(super) fn read(cx: &Cx, top: &mut Sec) -> Result<LearningExperiment, Error> 
     let (name, title, seed) = super::read_identity(cx, top)?;
 
     let mut ds = top.sub_required("data", "a [data] table with `file` and `label`")?;
-    let file = ds.string("file", None, "the path of a CSV file, relative to this file")?;
+    let file = ds.string(
+        "file",
+        None,
+        "the path of a CSV file, relative to this file",
+    )?;
     let base = cx.file.parent().unwrap_or(std::path::Path::new("."));
     let file = base.join(file);
     let label = ds.string("label", None, "the name of the label column")?;
@@ -449,8 +456,12 @@ pub(super) fn read(cx: &Cx, top: &mut Sec) -> Result<LearningExperiment, Error> 
             k
         }
     };
-    let flow_substeps =
-        ls.int_in("flow_substeps", Some(20), (1, 10_000), "an integer from 1 to 10000")? as u32;
+    let flow_substeps = ls.int_in(
+        "flow_substeps",
+        Some(20),
+        (1, 10_000),
+        "an integer from 1 to 10000",
+    )? as u32;
     let max_n = *n.last().expect("non-empty");
     let single_update_n = ls.int_in(
         "single_update_n",
@@ -470,9 +481,18 @@ pub(super) fn read(cx: &Cx, top: &mut Sec) -> Result<LearningExperiment, Error> 
     let mut accuracy_claim = None;
     if let Some(mut cs) = top.sub("claim")? {
         if let Some(mut c) = cs.sub("distance")? {
-            let slope = c.f64_in("slope", Some(-1.0), |x| x.abs() <= 10.0, "a number from -10 to 10")?;
-            let tolerance =
-                c.f64_in("tolerance", None, |x| x > 0.0 && x <= 10.0, "a number in (0, 10]")?;
+            let slope = c.f64_in(
+                "slope",
+                Some(-1.0),
+                |x| x.abs() <= 10.0,
+                "a number from -10 to 10",
+            )?;
+            let tolerance = c.f64_in(
+                "tolerance",
+                None,
+                |x| x > 0.0 && x <= 10.0,
+                "a number in (0, 10]",
+            )?;
             let expect = expect(cx, &mut c, "claim.distance.expect")?;
             let statement = c.string("statement", Some(""), "a string")?;
             let fit_from = c
@@ -489,7 +509,12 @@ pub(super) fn read(cx: &Cx, top: &mut Sec) -> Result<LearningExperiment, Error> 
             });
         }
         if let Some(mut c) = cs.sub("accuracy")? {
-            let cn = c.int_in("n", Some(max_n), (2, 1_000_000_000), "one of the learning.n values")?;
+            let cn = c.int_in(
+                "n",
+                Some(max_n),
+                (2, 1_000_000_000),
+                "one of the learning.n values",
+            )?;
             let tolerance = c.f64_in(
                 "tolerance",
                 None,
@@ -498,13 +523,15 @@ pub(super) fn read(cx: &Cx, top: &mut Sec) -> Result<LearningExperiment, Error> 
             )?;
             let against = rule_list(cx, &mut c, "against")?
                 .unwrap_or_else(|| vec![RuleName::Flow, RuleName::Sgd]);
-            if let Some(r) = against
-                .iter()
-                .find(|r| matches!(r, RuleName::Stdp | RuleName::SingleUpdate) || !rules.contains(r))
-            {
+            if let Some(r) = against.iter().find(|r| {
+                matches!(r, RuleName::Stdp | RuleName::SingleUpdate) || !rules.contains(r)
+            }) {
                 return Err(cx.invalid(
                     "claim.accuracy.against",
-                    format!("\"{}\" is not a reference rule that this experiment runs", r.key()),
+                    format!(
+                        "\"{}\" is not a reference rule that this experiment runs",
+                        r.key()
+                    ),
                     "reference rules (\"flow\", \"sgd\") listed in learning.rules",
                 ));
             }
@@ -554,7 +581,12 @@ pub(super) fn read(cx: &Cx, top: &mut Sec) -> Result<LearningExperiment, Error> 
     let mut quick = None;
     if let Some(mut q) = top.sub("quick")? {
         let qn = q.n_list("n", false)?;
-        let qr = q.int_in("replicates", Some(0), (2, 100_000), "an integer from 2 to 100000")?;
+        let qr = q.int_in(
+            "replicates",
+            Some(0),
+            (2, 100_000),
+            "an integer from 2 to 100000",
+        )?;
         let qe = q.int_in("epochs", Some(0), (1, 10_000), "an integer from 1 to 10000")?;
         let qs = q.int_in(
             "single_update_n",

@@ -32,9 +32,10 @@ pub struct Baseline {
 fn objective(x: &Dataset, ys: &[f64], beta: &[f64], c: f64) -> f64 {
     let p = x.features();
     let pen = 0.5 * beta[..p].iter().map(|w| w * w).sum::<f64>();
-    pen + c * (0..x.len())
-        .map(|i| softplus(-ys[i] * margin(x.row(i), beta)))
-        .sum::<f64>()
+    pen + c
+        * (0..x.len())
+            .map(|i| softplus(-ys[i] * margin(x.row(i), beta)))
+            .sum::<f64>()
 }
 
 fn margin(row: &[f64], beta: &[f64]) -> f64 {
@@ -174,7 +175,50 @@ mod tests {
             }
         }
         let worst = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        assert!(worst < 1e-6, "gradient {worst}, {} iterations", b.iterations);
+        assert!(
+            worst < 1e-6,
+            "gradient {worst}, {} iterations",
+            b.iterations
+        );
         assert!(b.test_accuracy > 0.9, "{b:?}");
+    }
+
+    /// Against an independent NumPy fit (tools/baseline/, written without reading this code) on
+    /// the split of seed 1 (the shipped experiments' split, stored in split-seed1.csv): the same
+    /// split, coefficients within 1e-7 and the same accuracies. Deterministic.
+    #[test]
+    fn agrees_with_the_independent_numpy_fit() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("tools/baseline/results.txt")).unwrap();
+        let get = |k: &str| -> f64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k)?.strip_prefix(' ')?.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{k} missing"))
+        };
+        let path = crate::data::shipped_wdbc();
+        let d = crate::data::load_csv(&path, "diagnosis").unwrap();
+        let s = crate::data::split(&d, &path, 0.25, 1, true).unwrap();
+        let stored = std::fs::read_to_string(root.join("tools/baseline/split-seed1.csv")).unwrap();
+        let mut test: Vec<usize> = stored
+            .lines()
+            .skip(1)
+            .filter(|l| l.ends_with(",test"))
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .collect();
+        let mut ours = s.test_rows.clone();
+        test.sort_unstable();
+        ours.sort_unstable();
+        assert_eq!(ours, test, "the split of seed 1 changed");
+        let b = fit_logistic(&s.train, &s.test, 1.0);
+        for (j, c) in b.coefficients.iter().enumerate() {
+            let r = get(&format!("coef_{j}"));
+            assert!(
+                (c - r).abs() < 1e-7 * (1.0 + r.abs()),
+                "coef {j}: {c} vs {r}"
+            );
+        }
+        assert_eq!(b.test_accuracy, get("test_accuracy"));
+        assert_eq!(b.train_accuracy, get("train_accuracy"));
+        assert!((b.test_loss - get("test_logloss")).abs() < 1e-9);
     }
 }

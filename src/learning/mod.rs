@@ -19,7 +19,6 @@ pub use model::{LogisticModel, Model, SoftmaxModel};
 
 use crate::flow::Rk4;
 use crate::loss::Loss;
-use crate::recursion::Trajectory;
 use crate::rng::{shuffle, splitmix64, symmetric_uniform, trajectory_rng};
 use crate::scaling::Scaling;
 use rand::Rng;
@@ -111,7 +110,7 @@ impl Learner {
             rule,
             setting: *setting,
             theta: theta0.to_vec(),
-            rng: trajectory_rng(setting.seed ^ 0x4C45_4152_4E, tag, d as u64, replicate),
+            rng: trajectory_rng(setting.seed ^ 0x004C_4541_524E, tag, d as u64, replicate),
             loss_evaluations: 0,
             gradient_evaluations: 0,
             grad: vec![0.0; d],
@@ -128,14 +127,23 @@ impl Learner {
         match self.rule {
             Rule::Stdp { n } => {
                 let s = &self.setting.scaling;
-                let stream = Pcg64Mcg::new(
+                let mut stream = Pcg64Mcg::new(
                     (u128::from(self.rng.next_u64()) << 64) | u128::from(self.rng.next_u64()),
                 );
-                let mut t = Trajectory::new(loss, &self.theta, s.alpha_n(n), s.a_n(n), stream);
-                for _ in 0..n {
-                    t.step();
-                }
-                self.theta.copy_from_slice(t.theta());
+                let mut bufs = Buffers {
+                    x: &mut self.x,
+                    e: &mut self.e,
+                    prev_e: &mut self.prev_e,
+                };
+                stdp_sample(
+                    loss,
+                    &mut self.theta,
+                    s.alpha_n(n),
+                    s.a_n(n),
+                    n,
+                    &mut stream,
+                    &mut bufs,
+                );
                 self.loss_evaluations += n + 1;
             }
             Rule::Flow { substeps } => {
@@ -153,11 +161,7 @@ impl Learner {
             }
             Rule::SingleUpdate { n } => {
                 let (alpha, a) = (self.setting.scaling.alpha_n(n), self.setting.scaling.a_n(n));
-                for i in 0..d {
-                    let u = symmetric_uniform(self.rng.next_u64(), a);
-                    self.x[i] = self.theta[i] + u;
-                    self.e[i] = (-u).exp();
-                }
+                draw(&self.theta, a, &mut self.rng, &mut self.x, &mut self.e);
                 let cur = loss.value(&self.x);
                 self.loss_evaluations += 1;
                 if let Some(prev) = self.prev_loss {
@@ -185,6 +189,64 @@ impl Learner {
     /// Gradient evaluations so far (flow and SGD only).
     pub fn gradient_evaluations(&self) -> u64 {
         self.gradient_evaluations
+    }
+}
+
+/// Scratch vectors of length d for [`stdp_sample`].
+pub struct Buffers<'a> {
+    /// theta + U.
+    pub x: &'a mut [f64],
+    /// exp(-U) of the current update.
+    pub e: &'a mut [f64],
+    /// exp(-U) of the previous update.
+    pub prev_e: &'a mut [f64],
+}
+
+/// Draws U uniform on [-a, a] per coordinate: x = theta + U and e = exp(-U). The random bits are
+/// drawn first, then exp runs in a separate loop that the compiler vectorises, using
+/// [`crate::fastmath::exp`] (within 2 ulp of `f64::exp`) when a <= its range limit.
+#[inline]
+pub fn draw(theta: &[f64], a: f64, rng: &mut Pcg64Mcg, x: &mut [f64], e: &mut [f64]) {
+    for u in e.iter_mut() {
+        *u = symmetric_uniform(rng.next_u64(), a);
+    }
+    for i in 0..theta.len() {
+        x[i] = theta[i] + e[i];
+    }
+    if a <= crate::fastmath::EXP_LIMIT {
+        for v in e.iter_mut() {
+            *v = crate::fastmath::exp(-*v);
+        }
+    } else {
+        for v in e.iter_mut() {
+            *v = (-*v).exp();
+        }
+    }
+}
+
+/// One learning opportunity: n updates of eq. 3.1 on `loss` from theta, in place, with
+/// theta(-1) = theta(0) (NOTES.md section 1). The same recursion as
+/// [`crate::recursion::Trajectory`], without allocation and with the vectorised exp of [`draw`].
+pub fn stdp_sample(
+    loss: &dyn Loss,
+    theta: &mut [f64],
+    alpha_n: f64,
+    a_n: f64,
+    n: u64,
+    rng: &mut Pcg64Mcg,
+    b: &mut Buffers,
+) {
+    draw(theta, a_n, rng, b.x, b.prev_e);
+    let mut prev = loss.value(b.x);
+    for _ in 0..n {
+        draw(theta, a_n, rng, b.x, b.e);
+        let cur = loss.value(b.x);
+        let delta = alpha_n * (cur - prev);
+        for i in 0..theta.len() {
+            theta[i] += delta * (b.e[i] - b.prev_e[i]);
+        }
+        prev = cur;
+        std::mem::swap(&mut b.e, &mut b.prev_e);
     }
 }
 
@@ -320,8 +382,12 @@ mod tests {
     }
 
     /// The paper's network (signed exponential weights, 4 tanh hidden neurons) learns the toy set
-    /// by the flow and by STDP alone (n = 200 updates per sample, corrected scaling). Deterministic
-    /// (fixed seeds); both reach 100% from 27.5% at theta0, well above the 90% asked.
+    /// by the flow (deterministic: 100%) and by STDP alone with n = 2000 updates per sample
+    /// (corrected scaling, alpha = 3, A = 1). The test asks that at least 24 of 32 replicates reach
+    /// 90% training accuracy. When written, 64 of 64 replicates reached 100%, so the per-replicate
+    /// failure rate p is below 5.6% (one-sided 95% bound); failing needs 9 of 32 failures, with
+    /// probability at most C(32, 9) p^9 < 1.1e-4 at that bound and far less at smaller p. (At
+    /// n = 200 most replicates blow up: theta reaches 1e304. The small-noise regime starts later.)
     #[test]
     fn network_learns_by_flow_and_by_stdp_alone() {
         use crate::loss::Network;
@@ -341,14 +407,18 @@ mod tests {
         s.kappa = 2.0 / 3.0 * s.scaling.alpha * s.scaling.a * s.scaling.a;
         let order = sample_order(data.len(), 15, 5);
         let theta0 = vec![-0.5; net.dim()];
-        for rule in [Rule::Flow { substeps: 10 }, Rule::Stdp { n: 200 }] {
+        let run = |rule: Rule, rep: u64| {
             let mut theta = theta0.clone();
-            train(rule, &s, &theta0, &order, 0, &sample, &mut |_, t| {
+            train(rule, &s, &theta0, &order, rep, &sample, &mut |_, t| {
                 theta.copy_from_slice(t)
             });
-            let acc = accuracy(&theta);
-            assert!(acc >= 0.9, "{rule:?}: accuracy {acc}");
-        }
+            accuracy(&theta)
+        };
+        assert_eq!(run(Rule::Flow { substeps: 10 }, 0), 1.0);
+        let reached = (0..32)
+            .filter(|&r| run(Rule::Stdp { n: 2000 }, r) >= 0.9)
+            .count();
+        assert!(reached >= 24, "{reached} of 32 replicates reached 90%");
     }
 
     #[test]
@@ -362,5 +432,48 @@ mod tests {
         assert_ne!(o[..10], o[10..20]);
         assert_eq!(o, sample_order(10, 3, 1));
         assert_ne!(o, sample_order(10, 3, 2));
+    }
+
+    /// The allocation-free learning kernel against the scalar reference of eq. 3.2 on the same
+    /// random numbers: within 1e-9 relative over 10^4 updates (logistic and network losses).
+    #[test]
+    fn stdp_sample_matches_the_scalar_reference() {
+        use crate::loss::Network;
+        use crate::recursion::Trajectory;
+        let net = Network::new(3, 4, 2, 0.7, 2);
+        let losses: Vec<Box<dyn Loss>> = vec![
+            Box::new(Logistic::new(vec![0.5, -1.2, 2.0, 1.0], 1.0)),
+            Box::new(net.sample(&[0.3, -0.7, 1.1], 1).to_owned_loss()),
+        ];
+        for loss in &losses {
+            let d = loss.dim();
+            let theta0: Vec<f64> = (0..d).map(|i| -0.5 + 0.1 * i as f64).collect();
+            let (alpha, a, n) = (1.5, 0.01, 10_000);
+            let mut reference =
+                Trajectory::new(loss.as_ref(), &theta0, alpha, a, Pcg64Mcg::new(77));
+            for _ in 0..n {
+                reference.step();
+            }
+            let mut theta = theta0.clone();
+            let (mut x, mut e, mut p) = (vec![0.0; d], vec![0.0; d], vec![0.0; d]);
+            let mut b = Buffers {
+                x: &mut x,
+                e: &mut e,
+                prev_e: &mut p,
+            };
+            stdp_sample(
+                loss.as_ref(),
+                &mut theta,
+                alpha,
+                a,
+                n,
+                &mut Pcg64Mcg::new(77),
+                &mut b,
+            );
+            for (u, v) in theta.iter().zip(reference.theta()) {
+                assert!((u - v).abs() <= 1e-9 * v.abs().max(1.0), "{u} vs {v}");
+            }
+            assert!(theta.iter().zip(&theta0).any(|(u, v)| u != v));
+        }
     }
 }

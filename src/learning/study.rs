@@ -402,7 +402,8 @@ impl Context<'_> {
                 sup = sup.max(dist);
             }
             let norm: f64 = theta.iter().map(|t| t * t).sum();
-            if !(norm <= l.divergence_bound) || !dist.is_finite() && flow.is_some() {
+            let bounded = norm.is_finite() && norm <= l.divergence_bound;
+            if !bounded || (flow.is_some() && !dist.is_finite()) {
                 diverged = true;
                 progress(unit * (total - seen + 1) as u64);
                 break;
@@ -511,12 +512,22 @@ fn distance_fit(exp: &LearningExperiment, runs: &[RunRecord]) -> Option<Distance
         let diverged: Vec<String> = pts
             .iter()
             .filter(|r| r.diverged > 0)
-            .map(|r| format!("{} of {} replicates diverged at n = {}", r.diverged, r.replicates, r.n.unwrap_or(0)))
+            .map(|r| {
+                format!(
+                    "{} of {} replicates diverged at n = {}",
+                    r.diverged,
+                    r.replicates,
+                    r.n.unwrap_or(0)
+                )
+            })
             .collect();
         if with.len() < 3 {
             return Verdict {
                 kind: VerdictKind::Inconclusive,
-                reason: format!("only {} values of n have estimates; 3 are needed", with.len()),
+                reason: format!(
+                    "only {} values of n have estimates; 3 are needed",
+                    with.len()
+                ),
             };
         }
         let why = (!diverged.is_empty()).then(|| diverged.join("; "));
@@ -545,7 +556,11 @@ fn paired(a: &RunRecord, b: &RunRecord, band: [f64; 2]) -> Comparison {
         .zip(&b.final_test_accuracy)
         .filter_map(|(x, y)| Some((*x)? - (*y)?))
         .collect();
-    let what = format!("mean test-accuracy difference {} - {}", a.label(), b.label());
+    let what = format!(
+        "mean test-accuracy difference {} - {}",
+        a.label(),
+        b.label()
+    );
     let (difference, verdict) = if diffs.len() >= 2 {
         let e = Estimate::from_samples(&diffs);
         let dropped = a.diverged + b.diverged;
@@ -596,7 +611,8 @@ fn reaching(a: &RunRecord, b: &RunRecord, tol: f64) -> Comparison {
     let k = outcomes.iter().filter(|&&r| r).count();
     let (difference, verdict) = if outcomes.len() >= 2 {
         let e = proportion(k, outcomes.len());
-        let why = (b.diverged > 0).then(|| format!("{} replicates of {} diverged", b.diverged, b.label()));
+        let why = (b.diverged > 0)
+            .then(|| format!("{} replicates of {} diverged", b.diverged, b.label()));
         let mut v = decide_interval(e.ci95, [0.0, 0.5], &what, why.as_deref());
         if a.diverged > 0 {
             v.reason.push_str(&format!(
@@ -631,20 +647,21 @@ fn reaching(a: &RunRecord, b: &RunRecord, tol: f64) -> Comparison {
     }
 }
 
-fn combine(verdicts: &[&Verdict]) -> Option<Verdict> {
+/// Joins named verdicts: `fails` if any fails, `holds` if all hold, `inconclusive` otherwise.
+fn combine(verdicts: &[(&str, &Verdict)]) -> Option<Verdict> {
     if verdicts.is_empty() {
         return None;
     }
-    let kind = if verdicts.iter().any(|v| v.kind == VerdictKind::Fails) {
+    let kind = if verdicts.iter().any(|v| v.1.kind == VerdictKind::Fails) {
         VerdictKind::Fails
-    } else if verdicts.iter().all(|v| v.kind == VerdictKind::Holds) {
+    } else if verdicts.iter().all(|v| v.1.kind == VerdictKind::Holds) {
         VerdictKind::Holds
     } else {
         VerdictKind::Inconclusive
     };
     let reason = verdicts
         .iter()
-        .map(|v| format!("{}: {}", v.kind, v.reason))
+        .map(|(name, v)| format!("{name} {}: {}", v.kind, v.reason))
         .collect::<Vec<_>>()
         .join("; ");
     Some(Verdict { kind, reason })
@@ -669,7 +686,16 @@ fn accuracy_report(exp: &LearningExperiment, runs: &[RunRecord]) -> Option<Accur
     {
         comparisons.push(reaching(su, flow, tol));
     }
-    let verdict = combine(&comparisons.iter().map(|c| &c.verdict).collect::<Vec<_>>())?;
+    let named: Vec<(String, &Verdict)> = comparisons
+        .iter()
+        .map(|c| (format!("[{} vs {}]", c.rule, c.reference), &c.verdict))
+        .collect();
+    let verdict = combine(
+        &named
+            .iter()
+            .map(|(n, v)| (n.as_str(), *v))
+            .collect::<Vec<_>>(),
+    )?;
     Some(AccuracyReport {
         claim,
         comparisons,
@@ -755,7 +781,10 @@ pub fn run(
         .iter()
         .zip(by_run)
         .map(|((name, rule), reps)| {
-            let reps: Vec<Replicate> = reps.into_iter().map(|r| r.expect("every job ran")).collect();
+            let reps: Vec<Replicate> = reps
+                .into_iter()
+                .map(|r| r.expect("every job ran"))
+                .collect();
             record(exp, *name, *rule, &reps, total)
         })
         .collect();
@@ -763,15 +792,18 @@ pub fn run(
     let accuracy = accuracy_report(exp, &records);
     let verdict = combine(
         &[
-            distance_fit.as_ref().and_then(|f| f.verdict.as_ref()),
-            accuracy.as_ref().map(|a| &a.verdict),
+            distance_fit
+                .as_ref()
+                .and_then(|f| f.verdict.as_ref())
+                .map(|v| ("distance claim", v)),
+            accuracy.as_ref().map(|a| ("accuracy claim", &a.verdict)),
         ]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>(),
     );
-    let baseline =
-        (p.split.train.classes.len() == 2).then(|| fit_logistic(&p.split.train, &p.split.test, 1.0));
+    let baseline = (p.split.train.classes.len() == 2)
+        .then(|| fit_logistic(&p.split.train, &p.split.test, 1.0));
     let bytes = std::fs::read(&exp.data.file).unwrap_or_default();
     LearningSummary {
         kind: "learning".into(),

@@ -2,6 +2,12 @@ use super::Loss;
 use crate::rng::{splitmix64, trajectory_rng};
 use rand::Rng;
 
+/// |w| = exp(theta), with theta clamped to the range of [`crate::fastmath::exp`].
+#[inline(always)]
+fn weight(theta: f64) -> f64 {
+    crate::fastmath::exp(theta.clamp(-crate::fastmath::EXP_LIMIT, crate::fastmath::EXP_LIMIT))
+}
+
 /// The most hidden neurons a [`Network`] takes.
 pub const MAX_HIDDEN: usize = 256;
 /// The most output neurons (classes) a [`Network`] takes.
@@ -63,16 +69,25 @@ impl Network {
         }
     }
 
-    /// Output scores and hidden activations at theta.
+    /// Output scores and hidden activations at theta. The weights s_e exp(theta_e) use the
+    /// branch-free [`crate::fastmath::exp`] (within 2 ulp; theta clamped to its range +-700),
+    /// and the input-hidden loop runs along contiguous rows so that it vectorises.
     fn forward(&self, theta: &[f64], x: &[f64], hidden: &mut [f64], out: &mut [f64]) {
         let (p, h, c) = (self.p, self.h, self.c);
-        let w = |e: usize| self.signs[e] * theta[e].exp();
+        let w = |e: usize| self.signs[e] * weight(theta[e]);
+        let off = p * h;
         for j in 0..h {
-            let mut a = w(p * h + j);
-            for i in 0..p {
-                a += w(i * h + j) * x[i];
+            hidden[j] = w(off + j);
+        }
+        for i in 0..p {
+            let row = &theta[i * h..(i + 1) * h];
+            let signs = &self.signs[i * h..(i + 1) * h];
+            for j in 0..h {
+                hidden[j] += signs[j] * weight(row[j]) * x[i];
             }
-            hidden[j] = a.tanh();
+        }
+        for v in hidden.iter_mut() {
+            *v = v.tanh();
         }
         let off = (p + 1) * h;
         for k in 0..c {
@@ -136,7 +151,7 @@ impl Loss for NetworkSample<'_> {
     fn gradient(&self, theta: &[f64], grad: &mut [f64]) {
         let net = self.net.as_ref();
         let (p, h, c) = (net.p, net.h, net.c);
-        let w = |e: usize| net.signs[e] * theta[e].exp();
+        let w = |e: usize| net.signs[e] * weight(theta[e]);
         let (mut hidden, mut out) = ([0.0; MAX_HIDDEN], [0.0; MAX_OUTPUTS]);
         let (hidden, out) = (&mut hidden[..h], &mut out[..c]);
         net.forward(theta, &self.x, hidden, out);

@@ -16,9 +16,9 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 const FONT: &str = "sans-serif";
-const SIZE: (u32, u32) = (1000, 700);
-const LEGEND_WIDTH: u32 = 290;
-const PALETTE: [RGBColor; 8] = [
+pub(super) const SIZE: (u32, u32) = (1000, 700);
+pub(super) const LEGEND_WIDTH: u32 = 290;
+pub(super) const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -99,14 +99,14 @@ pub fn bias_variance(summary: &Summary, dir: &Path) -> Result<bool, Error> {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-trait Figure {
+pub(super) trait Figure {
     fn size(&self) -> (u32, u32) {
         SIZE
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
 }
 
-fn write<F: Figure>(figure: Option<F>, dir: &Path, stem: &str) -> Result<bool, Error> {
+pub(super) fn write<F: Figure>(figure: Option<F>, dir: &Path, stem: &str) -> Result<bool, Error> {
     match figure {
         Some(f) => emit(&f, dir, stem).map(|()| true),
         None => Ok(false),
@@ -170,14 +170,14 @@ fn paint<DB: DrawingBackend, F: Figure>(
     root.present().map_err(msg)
 }
 
-fn msg<E: std::fmt::Display>(e: E) -> String {
+pub(super) fn msg<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
 // ---------------------------------------------------------------------------------------------
 // Text
 
-fn text(size: f64) -> TextStyle<'static> {
+pub(super) fn text(size: f64) -> TextStyle<'static> {
     FontDesc::new(FontFamily::Name(FONT), size, FontStyle::Normal).color(&BLACK)
 }
 
@@ -216,7 +216,7 @@ fn fit_line<DB: DrawingBackend>(
     Ok((style, out))
 }
 
-fn wrap<DB: DrawingBackend>(
+pub(super) fn wrap<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     s: &str,
     style: &TextStyle,
@@ -243,7 +243,7 @@ fn wrap<DB: DrawingBackend>(
 }
 
 /// Draws a centred title and smaller note lines at the top; returns the area below them.
-fn header<DB: DrawingBackend>(
+pub(super) fn header<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     notes: &[String],
@@ -264,7 +264,7 @@ fn header<DB: DrawingBackend>(
 }
 
 /// A number with `decimals` decimals, a true minus sign and no negative zero.
-fn num(v: f64, decimals: usize) -> String {
+pub(super) fn num(v: f64, decimals: usize) -> String {
     let s = format!("{v:.decimals$}");
     let zero = s
         .trim_start_matches('-')
@@ -278,7 +278,7 @@ fn num(v: f64, decimals: usize) -> String {
 }
 
 /// Up to three decimals, trailing zeros dropped.
-fn short(v: f64) -> String {
+pub(super) fn short(v: f64) -> String {
     let s = num(v, 3);
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -308,7 +308,7 @@ fn pow10(v: f64) -> String {
 }
 
 /// A tick label: plain decimals from 0.0001 to 99999, else m×10^e.
-fn tick(v: f64) -> String {
+pub(super) fn tick(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return if v == 0.0 { "0".into() } else { String::new() };
     }
@@ -351,7 +351,7 @@ fn metric_label(m: Metric) -> &'static str {
 }
 
 /// The slope and its interval, with enough decimals to show the interval's width.
-fn slope_text(f: &PowerLawFit) -> String {
+pub(super) fn slope_text(f: &PowerLawFit) -> String {
     let width = (f.ci95[1] - f.ci95[0]).abs();
     let d = if width > 0.0 && width.is_finite() {
         (1.0 - width.log10().floor()).clamp(2.0, 4.0) as usize
@@ -383,17 +383,17 @@ fn fit_caption(f: &FitReport) -> String {
 
 /// A linear or logarithmic axis with explicit major (labelled) and minor ticks.
 #[derive(Clone, Debug)]
-struct Axis {
-    lo: f64,
-    hi: f64,
-    log: bool,
-    major: Vec<f64>,
-    minor: Vec<f64>,
+pub(super) struct Axis {
+    pub(super) lo: f64,
+    pub(super) hi: f64,
+    pub(super) log: bool,
+    pub(super) major: Vec<f64>,
+    pub(super) minor: Vec<f64>,
 }
 
 impl Axis {
     /// A log axis over the positive finite `values`, padded by 6% of the span on each side.
-    fn log_over(values: impl IntoIterator<Item = f64>) -> Option<Self> {
+    pub(super) fn log_over(values: impl IntoIterator<Item = f64>) -> Option<Self> {
         let (lo, hi) = bounds(values.into_iter().filter(|v| *v > 0.0))?;
         let (lo, hi) = if hi / lo < 1.0 + 1e-9 {
             (lo / 2.0, hi * 2.0)
@@ -438,13 +438,13 @@ impl Axis {
     }
 
     /// A linear axis over `values`, padded by `pad` of the span on each side.
-    fn linear_over(values: impl IntoIterator<Item = f64>, pad: f64) -> Option<Self> {
+    pub(super) fn linear_over(values: impl IntoIterator<Item = f64>, pad: f64) -> Option<Self> {
         let (lo, hi) = bounds(values.into_iter())?;
         let span = if hi > lo { hi - lo } else { lo.abs().max(1.0) };
         Some(Self::linear(lo - pad * span, hi + pad * span))
     }
 
-    fn linear(lo: f64, hi: f64) -> Self {
+    pub(super) fn linear(lo: f64, hi: f64) -> Self {
         Self {
             lo,
             hi,
@@ -478,12 +478,12 @@ impl Axis {
                 .all(|v| (v.log10() - v.log10().round()).abs() < 1e-9)
     }
 
-    fn contains(&self, v: f64) -> bool {
+    pub(super) fn contains(&self, v: f64) -> bool {
         v >= self.lo.min(self.hi) && v <= self.hi.max(self.lo)
     }
 }
 
-fn bounds(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+pub(super) fn bounds(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     values
         .filter(|v| v.is_finite())
         .fold(None, |acc, v| match acc {
@@ -535,9 +535,9 @@ impl Ranged for Axis {
     }
 }
 
-type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Axis, Axis>>;
+pub(super) type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Axis, Axis>>;
 
-fn chart<'a, DB: DrawingBackend>(
+pub(super) fn chart<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
     x: &Axis,
     y: &Axis,
@@ -571,7 +571,7 @@ fn chart<'a, DB: DrawingBackend>(
 // ---------------------------------------------------------------------------------------------
 // Clipping in the axes' own (possibly logarithmic) coordinates, where power laws are straight.
 
-type P = (f64, f64);
+pub(super) type P = (f64, f64);
 
 fn to_uv(x: &Axis, y: &Axis, p: P) -> P {
     (x.t(p.0), y.t(p.1))
@@ -619,7 +619,7 @@ fn clip_segment(p: P, q: P, r: [f64; 4]) -> Option<(P, P)> {
 }
 
 /// The visible pieces of a polyline.
-fn clip_polyline(x: &Axis, y: &Axis, pts: &[P]) -> Vec<Vec<P>> {
+pub(super) fn clip_polyline(x: &Axis, y: &Axis, pts: &[P]) -> Vec<Vec<P>> {
     let r = uv_rect(x, y);
     let back = |p: P| (x.inv(p.0), y.inv(p.1));
     let mut pieces = Vec::new();
@@ -654,7 +654,7 @@ fn clip_polyline(x: &Axis, y: &Axis, pts: &[P]) -> Vec<Vec<P>> {
 }
 
 /// Sutherland–Hodgman: the part of a polygon inside the axes.
-fn clip_polygon(x: &Axis, y: &Axis, pts: &[P]) -> Vec<P> {
+pub(super) fn clip_polygon(x: &Axis, y: &Axis, pts: &[P]) -> Vec<P> {
     let r = uv_rect(x, y);
     let mut poly: Vec<P> = pts.iter().map(|&p| to_uv(x, y, p)).collect();
     if poly.iter().any(|p| !(p.0.is_finite() && p.1.is_finite())) {
@@ -700,14 +700,14 @@ fn clip_polygon(x: &Axis, y: &Axis, pts: &[P]) -> Vec<P> {
 // Marks and legends
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Dash {
+pub(super) enum Dash {
     Solid,
     Dashed,
     Dotted,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Shape {
+pub(super) enum Shape {
     Circle,
     Square,
     Triangle,
@@ -716,7 +716,7 @@ enum Shape {
 }
 
 #[derive(Clone, Debug)]
-enum Glyph {
+pub(super) enum Glyph {
     Line {
         color: RGBAColor,
         width: u32,
@@ -732,12 +732,12 @@ enum Glyph {
 }
 
 #[derive(Clone, Debug)]
-struct Entry {
-    glyph: Glyph,
-    text: String,
+pub(super) struct Entry {
+    pub(super) glyph: Glyph,
+    pub(super) text: String,
 }
 
-fn stroke(color: RGBAColor, width: u32) -> ShapeStyle {
+pub(super) fn stroke(color: RGBAColor, width: u32) -> ShapeStyle {
     ShapeStyle {
         color,
         filled: false,
@@ -745,7 +745,7 @@ fn stroke(color: RGBAColor, width: u32) -> ShapeStyle {
     }
 }
 
-fn path<DB: DrawingBackend, CT: CoordTranslate>(
+pub(super) fn path<DB: DrawingBackend, CT: CoordTranslate>(
     area: &DrawingArea<DB, CT>,
     pts: Vec<CT::From>,
     style: ShapeStyle,
@@ -762,7 +762,7 @@ where
     .map_err(msg)
 }
 
-fn marker<DB: DrawingBackend, CT: CoordTranslate>(
+pub(super) fn marker<DB: DrawingBackend, CT: CoordTranslate>(
     area: &DrawingArea<DB, CT>,
     at: CT::From,
     shape: Shape,
@@ -857,7 +857,7 @@ fn draw_glyph<DB: DrawingBackend>(
 }
 
 /// Draws the entries top-down from `top` inside a frame; returns the y below the frame.
-fn legend<DB: DrawingBackend>(
+pub(super) fn legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     entries: &[Entry],
     top: i32,
@@ -896,53 +896,53 @@ fn legend<DB: DrawingBackend>(
 // Log-log charts (figures 1, 3, 4, 6)
 
 #[derive(Clone, Debug)]
-struct Pt {
-    x: f64,
-    y: f64,
-    ci: Option<[f64; 2]>,
+pub(super) struct Pt {
+    pub(super) x: f64,
+    pub(super) y: f64,
+    pub(super) ci: Option<[f64; 2]>,
 }
 
 #[derive(Clone, Debug)]
-struct Points {
-    label: String,
-    color: RGBColor,
-    shape: Shape,
-    pts: Vec<Pt>,
-    connect: bool,
+pub(super) struct Points {
+    pub(super) label: String,
+    pub(super) color: RGBColor,
+    pub(super) shape: Shape,
+    pub(super) pts: Vec<Pt>,
+    pub(super) connect: bool,
 }
 
 #[derive(Clone, Debug)]
-struct Curve {
-    label: Option<String>,
-    pts: Vec<P>,
-    color: RGBAColor,
-    width: u32,
-    dash: Dash,
+pub(super) struct Curve {
+    pub(super) label: Option<String>,
+    pub(super) pts: Vec<P>,
+    pub(super) color: RGBAColor,
+    pub(super) width: u32,
+    pub(super) dash: Dash,
     /// Whether the curve's y values widen the y axis (data curves), or it is only clipped.
-    in_range: bool,
+    pub(super) in_range: bool,
 }
 
 #[derive(Clone, Debug)]
-struct Band {
-    label: String,
-    polygons: Vec<Vec<P>>,
-    color: RGBAColor,
+pub(super) struct Band {
+    pub(super) label: String,
+    pub(super) polygons: Vec<Vec<P>>,
+    pub(super) color: RGBAColor,
 }
 
 #[derive(Clone, Debug)]
-struct LogLog {
-    title: String,
-    notes: Vec<String>,
-    x_desc: String,
-    y_desc: String,
-    points: Vec<Points>,
-    curves: Vec<Curve>,
-    bands: Vec<Band>,
-    axes: Option<(Axis, Axis)>,
+pub(super) struct LogLog {
+    pub(super) title: String,
+    pub(super) notes: Vec<String>,
+    pub(super) x_desc: String,
+    pub(super) y_desc: String,
+    pub(super) points: Vec<Points>,
+    pub(super) curves: Vec<Curve>,
+    pub(super) bands: Vec<Band>,
+    pub(super) axes: Option<(Axis, Axis)>,
 }
 
 impl LogLog {
-    fn new(title: String, notes: Vec<String>, x_desc: &str, y_desc: &str) -> Self {
+    pub(super) fn new(title: String, notes: Vec<String>, x_desc: &str, y_desc: &str) -> Self {
         Self {
             title,
             notes,
@@ -956,7 +956,7 @@ impl LogLog {
     }
 
     /// Fixes the axes from the points and the in-range curves; `None` without a plottable point.
-    fn finish(mut self) -> Option<Self> {
+    pub(super) fn finish(mut self) -> Option<Self> {
         self.points.retain(|s| !s.pts.is_empty());
         let pts = || self.points.iter().flat_map(|s| &s.pts);
         let x = Axis::log_over(pts().map(|p| p.x))?;
@@ -1059,13 +1059,13 @@ impl Figure for LogLog {
 }
 
 /// The straight line through `anchor` with `slope` in log-log coordinates, over [x0, x1].
-fn power_line(anchor: P, slope: f64, x0: f64, x1: f64) -> Vec<P> {
+pub(super) fn power_line(anchor: P, slope: f64, x0: f64, x1: f64) -> Vec<P> {
     let at = |x: f64| anchor.1 * (x / anchor.0).powf(slope);
     vec![(x0, at(x0)), (x1, at(x1))]
 }
 
 /// The two triangles between the slopes `slope ± tolerance` through `anchor`, over [x0, x1].
-fn wedge(anchor: P, slope: f64, tolerance: f64, x0: f64, x1: f64) -> Vec<Vec<P>> {
+pub(super) fn wedge(anchor: P, slope: f64, tolerance: f64, x0: f64, x1: f64) -> Vec<Vec<P>> {
     let at = |x: f64, s: f64| anchor.1 * (x / anchor.0).powf(s);
     let (a, b) = (slope - tolerance, slope + tolerance);
     vec![

@@ -27,9 +27,7 @@ test_accuracy_ci95_hi,distance_to_flow_mean,distance_to_flow_ci95_lo,distance_to
                 est(&p.train_loss),
                 est(&p.test_loss),
                 est(&p.test_accuracy),
-                p.distance_to_flow
-                    .as_ref()
-                    .map_or(",,".into(), |e| est(e)),
+                p.distance_to_flow.as_ref().map_or(",,".into(), est),
             );
         }
     }
@@ -94,7 +92,9 @@ pub fn read(dir: &Path) -> Result<LearningSummary, Error> {
     let text = std::fs::read_to_string(&path).map_err(io(&path))?;
     serde_json::from_str(&text).map_err(|e| Error::Results {
         path,
-        message: format!("not a stdp-flow learning summary ({e}); regenerate it with `stdp-flow run`"),
+        message: format!(
+            "not a stdp-flow learning summary ({e}); regenerate it with `stdp-flow run`"
+        ),
     })
 }
 

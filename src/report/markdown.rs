@@ -1,8 +1,8 @@
 //! `results/REPORT.md`: the verdict table, then each experiment's evidence and figures.
 
 use crate::analysis::{FitReport, Summary};
-use crate::learning::study::LearningSummary;
 use crate::experiment::{Against, Metric};
+use crate::learning::study::LearningSummary;
 use crate::stats::VerdictKind;
 use std::fmt::Write as _;
 
@@ -200,7 +200,11 @@ pub fn verdict_table(entries: &[Entry], learning: &[LearningEntry]) -> String {
             );
         }
         if s.distance_fit.as_ref().is_none_or(|f| f.claim.is_none()) && s.accuracy.is_none() {
-            let _ = writeln!(t, "| {} | (no claim: see its figures) | | | | | | |", s.name);
+            let _ = writeln!(
+                t,
+                "| {} | (no claim: see its figures) | | | | | | |",
+                s.name
+            );
         }
     }
     t
@@ -211,12 +215,7 @@ fn sci(x: Option<f64>) -> String {
 }
 
 /// The whole report.
-pub fn report(
-    entries: &[Entry],
-    learning: &[LearningEntry],
-    quick: bool,
-    header: &str,
-) -> String {
+pub fn report(entries: &[Entry], learning: &[LearningEntry], quick: bool, header: &str) -> String {
     let mut r = String::from("# stdp-flow verification report\n\n");
     r.push_str(header);
     if quick {
@@ -414,7 +413,14 @@ fn learning_section(e: &LearningEntry) -> String {
         );
         r.push_str("| from n | to n | slope | 95% CI |\n|---|---|---|---|\n");
         for p in &f.fit.pairwise_slopes {
-            let _ = writeln!(r, "| {} | {} | {:.3} | {} |", p.from, p.to, p.slope, fmt_ci(p.ci95));
+            let _ = writeln!(
+                r,
+                "| {} | {} | {:.3} | {} |",
+                p.from,
+                p.to,
+                p.slope,
+                fmt_ci(p.ci95)
+            );
         }
     }
     if let Some(a) = &s.accuracy {
@@ -445,7 +451,11 @@ fn learning_section(e: &LearningEntry) -> String {
         }
     }
     if let Some(b) = &s.baseline {
-        let flow = s.runs.iter().find(|r| r.rule == "flow").and_then(|r| r.curve.last());
+        let flow = s
+            .runs
+            .iter()
+            .find(|r| r.rule == "flow")
+            .and_then(|r| r.curve.last());
         let _ = writeln!(
             r,
             "\nYardstick: {} with C = {} on the same split: test accuracy {:.4} (training {:.4}, test log-loss {:.4}, {} Newton iterations){}.\n",

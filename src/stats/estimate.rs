@@ -85,8 +85,16 @@ pub fn proportion(k: usize, m: usize) -> Estimate {
     let (kf, mf) = (k as f64, m as f64);
     let p = kf / mf;
     let q = |a: f64, b: f64, x: f64| Beta::new(a, b).expect("positive shapes").inverse_cdf(x);
-    let lo = if k == 0 { 0.0 } else { q(kf, mf - kf + 1.0, 0.025) };
-    let hi = if k == m { 1.0 } else { q(kf + 1.0, mf - kf, 0.975) };
+    let lo = if k == 0 {
+        0.0
+    } else {
+        q(kf, mf - kf + 1.0, 0.025)
+    };
+    let hi = if k == m {
+        1.0
+    } else {
+        q(kf + 1.0, mf - kf, 0.975)
+    };
     Estimate {
         mean: p,
         std_error: (p * (1.0 - p) / mf).sqrt(),
@@ -133,11 +141,20 @@ mod tests {
     fn clopper_pearson_matches_closed_forms_and_tables() {
         // k = 0: upper end 1 - 0.025^(1/m); k = m: lower end 0.025^(1/m).
         let e = proportion(0, 20);
-        assert!((e.ci95[1] - (1.0 - 0.025f64.powf(1.0 / 20.0))).abs() < 1e-9, "{e:?}");
+        assert!(
+            (e.ci95[1] - (1.0 - 0.025f64.powf(1.0 / 20.0))).abs() < 1e-9,
+            "{e:?}"
+        );
         let e = proportion(20, 20);
-        assert!((e.ci95[0] - 0.025f64.powf(1.0 / 20.0)).abs() < 1e-9, "{e:?}");
+        assert!(
+            (e.ci95[0] - 0.025f64.powf(1.0 / 20.0)).abs() < 1e-9,
+            "{e:?}"
+        );
         // 5 of 20: [0.0866, 0.4910] (standard tables, e.g. R's binom.test).
         let e = proportion(5, 20);
-        assert!((e.ci95[0] - 0.0866).abs() < 1e-4 && (e.ci95[1] - 0.4910).abs() < 1e-4, "{e:?}");
+        assert!(
+            (e.ci95[0] - 0.0866).abs() < 1e-4 && (e.ci95[1] - 0.4910).abs() < 1e-4,
+            "{e:?}"
+        );
     }
 }

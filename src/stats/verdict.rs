@@ -107,7 +107,11 @@ pub fn decide_interval(
     let [blo, bhi] = band;
     let show = |x: f64| {
         if x.is_infinite() {
-            if x > 0.0 { "inf".to_string() } else { "-inf".to_string() }
+            if x > 0.0 {
+                "inf".to_string()
+            } else {
+                "-inf".to_string()
+            }
         } else {
             format!("{x:.4}")
         }
@@ -134,7 +138,10 @@ pub fn decide_interval(
         );
     }
     if lo >= blo && hi <= bhi {
-        v(VerdictKind::Holds, format!("{what} {ivl} lies inside {bnd}"))
+        v(
+            VerdictKind::Holds,
+            format!("{what} {ivl} lies inside {bnd}"),
+        )
     } else {
         v(
             VerdictKind::Inconclusive,
@@ -212,16 +219,35 @@ mod tests {
     #[test]
     fn interval_in_a_band() {
         let b = [-0.02, 0.02];
-        assert_eq!(decide_interval([-0.01, 0.015], b, "d", None).kind, VerdictKind::Holds);
-        assert_eq!(decide_interval([0.03, 0.05], b, "d", None).kind, VerdictKind::Fails);
-        assert_eq!(decide_interval([-0.01, 0.03], b, "d", None).kind, VerdictKind::Inconclusive);
+        assert_eq!(
+            decide_interval([-0.01, 0.015], b, "d", None).kind,
+            VerdictKind::Holds
+        );
+        assert_eq!(
+            decide_interval([0.03, 0.05], b, "d", None).kind,
+            VerdictKind::Fails
+        );
+        assert_eq!(
+            decide_interval([-0.01, 0.03], b, "d", None).kind,
+            VerdictKind::Inconclusive
+        );
         assert_eq!(
             decide_interval([-0.01, 0.01], b, "d", Some("x")).kind,
             VerdictKind::Inconclusive
         );
         let below = [f64::NEG_INFINITY, -0.02];
-        assert_eq!(decide_interval([-0.3, -0.1], below, "d", None).kind, VerdictKind::Holds);
-        assert_eq!(decide_interval([-0.01, 0.0], below, "d", None).kind, VerdictKind::Fails);
-        assert!(decide_interval([-0.3, -0.1], below, "d", None).reason.contains("-inf"));
+        assert_eq!(
+            decide_interval([-0.3, -0.1], below, "d", None).kind,
+            VerdictKind::Holds
+        );
+        assert_eq!(
+            decide_interval([-0.01, 0.0], below, "d", None).kind,
+            VerdictKind::Fails
+        );
+        assert!(
+            decide_interval([-0.3, -0.1], below, "d", None)
+                .reason
+                .contains("-inf")
+        );
     }
 }

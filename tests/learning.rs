@@ -1,0 +1,201 @@
+//! Learning experiments through the command line: outputs, thread independence, errors.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn good() -> String {
+    format!(
+        r#"kind = "learning"
+name = "lt"
+seed = 3
+[data]
+file = "{}"
+label = "diagnosis"
+[model]
+kind = "logistic"
+[scaling]
+alpha = 1.5
+a = 1.0
+[learning]
+n = [200, 400, 800]
+epochs = 1
+replicates = 3
+every = 50
+[claim.distance]
+tolerance = 0.3
+[claim.accuracy]
+tolerance = 0.05
+"#,
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("data/wdbc.csv")
+            .display()
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("stdp-flow-learn-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(dir: &Path, text: &str, out: &Path, extra: &[&str]) -> std::process::Output {
+    let f = dir.join("exp.toml");
+    std::fs::write(&f, text).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_stdp-flow"))
+        .arg("run")
+        .arg(&f)
+        .arg("--out")
+        .arg(out)
+        .arg("--quiet")
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn without_timing(dir: &Path) -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    v["provenance"] = serde_json::Value::Null;
+    for r in v["runs"].as_array_mut().unwrap() {
+        r["seconds"] = 0.into();
+    }
+    v
+}
+
+#[test]
+fn outputs_and_thread_independence() {
+    let d = scratch("threads");
+    let (a, b) = (d.join("a"), d.join("b"));
+    let o = run(&d, &good(), &a, &["--threads", "1"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&d, &good(), &b, &["--threads", "2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(without_timing(&a), without_timing(&b));
+    for f in [
+        "summary.json",
+        "curves.csv",
+        "runs.csv",
+        "split.csv",
+        "learning_curves.png",
+        "learning_curves.svg",
+    ] {
+        assert!(a.join(f).exists(), "{f} missing");
+    }
+    assert_eq!(
+        std::fs::read(a.join("curves.csv")).unwrap(),
+        std::fs::read(b.join("curves.csv")).unwrap()
+    );
+    let s = without_timing(&a);
+    let runs = s["runs"].as_array().unwrap();
+    // Rules: stdp at three n, flow, sgd, single-update.
+    assert_eq!(runs.len(), 6);
+    // Budgets: STDP uses n + 1 loss evaluations per sample, single-update that of the largest n.
+    let train = s["dataset"]["train_rows"].as_u64().unwrap();
+    assert_eq!(runs[0]["loss_evaluations"].as_u64().unwrap(), 201 * train);
+    assert_eq!(runs[5]["rule"], "single-update");
+    if runs[5]["diverged"].as_u64().unwrap() == 0 {
+        assert_eq!(runs[5]["loss_evaluations"].as_u64().unwrap(), 801 * train);
+    }
+    let split = std::fs::read_to_string(a.join("split.csv")).unwrap();
+    assert_eq!(split.lines().count(), 1 + 569);
+    // The flow's test accuracy after one epoch is that of a reasonable classifier.
+    let flow = &runs[3];
+    assert_eq!(flow["rule"], "flow");
+    let acc = flow["curve"].as_array().unwrap().last().unwrap()["test_accuracy"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!(acc > 0.9, "flow test accuracy {acc}");
+    // Redrawing from summary.json reproduces the SVG figures byte for byte.
+    let svg = std::fs::read(a.join("learning_curves.svg")).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_stdp-flow"))
+        .arg("plot")
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(a.join("learning_curves.svg")).unwrap(), svg);
+}
+
+#[test]
+fn invalid_input_writes_nothing_and_exits_2() {
+    let d = scratch("invalid");
+    let cases: Vec<(String, &[&str])> = vec![
+        (
+            good().replace("kind = \"logistic\"", "kind = \"logistc\""),
+            &["model.kind", "did you mean \"logistic\""],
+        ),
+        (
+            good().replace("label = \"diagnosis\"", "label = \"diagnosys\""),
+            &["diagnosys", "diagnosis"],
+        ),
+        (good().replace("wdbc.csv", "missing.csv"), &["missing.csv"]),
+        (
+            good().replace("[learning]", "[learning]\nrules = [\"stdp\", \"flw\"]"),
+            &["learning.rules", "did you mean \"flow\""],
+        ),
+        (
+            good().replace("[claim.accuracy]", "[claim.accuracy]\nn = 300"),
+            &["learning.n", "claim.accuracy.n = 300"],
+        ),
+        (
+            good().replace("n = [200, 400, 800]", "n = [200, 400]"),
+            &["learning.n", "at least 3"],
+        ),
+        (
+            good().replace("every = 50", "evry = 50"),
+            &["learning.evry", "did you mean `learning.every`"],
+        ),
+    ];
+    for (i, (text, needles)) in cases.iter().enumerate() {
+        let out = d.join(format!("out{i}"));
+        let o = run(&d, text, &out, &[]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "case {i}: {err}");
+        for n in *needles {
+            assert!(err.contains(n), "case {i}: `{n}` not in: {err}");
+        }
+        assert!(!out.exists(), "case {i} wrote output");
+    }
+    // A dataset with three classes cannot be fitted by the binary logistic model.
+    let csv = d.join("three.csv");
+    std::fs::write(&csv, "a,b,y\n1,2,x\n2,1,y\n3,3,z\n4,1,x\n0,2,y\n5,5,z\n").unwrap();
+    let text = good()
+        .replace(
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("data/wdbc.csv")
+                .display()
+                .to_string(),
+            &csv.display().to_string(),
+        )
+        .replace("\"diagnosis\"", "\"y\"");
+    let o = run(&d, &text, &d.join("out-three"), &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("3 classes") && err.contains("softmax"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_split_follows_the_seed_unless_fixed() {
+    use stdp_flow::experiment::{Overrides, Spec, parse_any};
+    let learning = |text: &str| match parse_any(text, Path::new("x.toml")).unwrap() {
+        Spec::Learning(e) => *e,
+        Spec::Convergence(_) => panic!("not a learning experiment"),
+    };
+    let o = Overrides {
+        seed: Some(9),
+        ..Overrides::default()
+    };
+    let mut e = learning(&good());
+    assert_eq!(e.data.split_seed, 3);
+    e.apply(&o).unwrap();
+    assert_eq!((e.seed, e.data.split_seed), (9, 9));
+    let mut e = learning(&good().replace("[model]", "split_seed = 4\n[model]"));
+    e.apply(&o).unwrap();
+    assert_eq!((e.seed, e.data.split_seed), (9, 4));
+    // kappa defaults to the corrected drift limit (2/3) alpha A^2.
+    assert!((e.learning.kappa - 1.0).abs() < 1e-15);
+}
