@@ -361,8 +361,28 @@ fn simulate_learning(
                 r.replicates
             );
         }
-        if let Some(v) = &s.verdict {
-            println!("verdict: {} ({})", v.kind, v.reason);
+        if let Some(f) = &s.distance_fit {
+            println!(
+                "distance fit: slope {:.4} [{:.4}, {:.4}]{}",
+                f.fit.slope,
+                f.fit.ci95[0],
+                f.fit.ci95[1],
+                f.verdict
+                    .as_ref()
+                    .map_or(String::new(), |v| format!(" -> {} ({})", v.kind, v.reason))
+            );
+        }
+        if let Some(a) = &s.accuracy {
+            println!(
+                "accuracy claim -> {} ({})",
+                a.verdict.kind, a.verdict.reason
+            );
+        }
+        if let Some(a) = &s.single_update {
+            println!(
+                "single-update claim -> {} ({})",
+                a.verdict.kind, a.verdict.reason
+            );
         }
     }
     s

@@ -39,11 +39,13 @@ pub enum Rule {
     },
     /// One gradient step of size kappa per sample.
     Sgd,
-    /// One STDP update per sample, across samples (eq. 2.2), with the constants alpha_n and A_n
-    /// of the scaling at `n`.
+    /// One STDP update per sample, across samples (eq. 2.2), with A_n of the scaling at `n` and
+    /// the given alpha.
     SingleUpdate {
-        /// The n whose alpha_n and A_n are used.
+        /// The n whose A_n is used.
         n: u64,
+        /// alpha of the update.
+        alpha: f64,
     },
 }
 
@@ -98,13 +100,12 @@ impl Learner {
     pub fn new(rule: Rule, setting: &Setting, theta0: &[f64], replicate: u64) -> Self {
         let d = theta0.len();
         let n = match rule {
-            Rule::Stdp { n } | Rule::SingleUpdate { n } => n,
+            Rule::Stdp { n } | Rule::SingleUpdate { n, .. } => n,
             _ => 0,
         };
-        let tag = if matches!(rule, Rule::SingleUpdate { .. }) {
-            u64::MAX - n
-        } else {
-            n
+        let tag = match rule {
+            Rule::SingleUpdate { alpha, .. } => (u64::MAX - n) ^ alpha.to_bits().rotate_left(17),
+            _ => n,
         };
         Self {
             rule,
@@ -159,8 +160,8 @@ impl Learner {
                 }
                 self.gradient_evaluations += 1;
             }
-            Rule::SingleUpdate { n } => {
-                let (alpha, a) = (self.setting.scaling.alpha_n(n), self.setting.scaling.a_n(n));
+            Rule::SingleUpdate { n, alpha } => {
+                let a = self.setting.scaling.a_n(n);
                 draw(&self.theta, a, &mut self.rng, &mut self.x, &mut self.e);
                 let cur = loss.value(&self.x);
                 self.loss_evaluations += 1;

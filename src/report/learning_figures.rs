@@ -80,6 +80,7 @@ fn styles(runs: &[RunRecord]) -> Vec<Style> {
     stdp.sort_unstable();
     stdp.dedup();
     let mut other = 0;
+    let mut single = 0;
     runs.iter()
         .map(|r| match r.rule.as_str() {
             "stdp" => {
@@ -109,11 +110,22 @@ fn styles(runs: &[RunRecord]) -> Vec<Style> {
                 dash: Dash::Dotted,
                 width: 3,
             },
-            "single-update" => Style {
-                color: RGBColor(44, 160, 44),
-                dash: Dash::Solid,
-                width: 3,
-            },
+            "single-update" => {
+                single += 1;
+                Style {
+                    color: [
+                        RGBColor(44, 160, 44),
+                        RGBColor(148, 103, 189),
+                        RGBColor(140, 86, 75),
+                    ][(single - 1) % 3],
+                    dash: if single % 2 == 1 {
+                        Dash::Solid
+                    } else {
+                        Dash::Dashed
+                    },
+                    width: 3,
+                }
+            }
             _ => {
                 other += 1;
                 Style {
@@ -910,7 +922,6 @@ mod tests {
                     n: 1000,
                     tolerance: 0.02,
                     against: vec![RuleName::Flow, RuleName::Sgd],
-                    single_update_falls_short: true,
                     expect: Some(VerdictKind::Holds),
                     statement: "STDP at n = 1000 matches the flow and SGD".into(),
                 },
@@ -920,6 +931,7 @@ mod tests {
                     reason: "synthetic".into(),
                 },
             }),
+            single_update: None,
             baseline: Some(Baseline {
                 method: "L2 logistic regression (Newton)".into(),
                 c: 1.0,
