@@ -363,16 +363,19 @@ fn simulate_learning(
         }
         if let Some(f) = &s.distance_fit {
             println!(
-                "distance fit: slope {:.4} [{:.4}, {:.4}]{}",
-                f.fit.slope,
-                f.fit.ci95[0],
-                f.fit.ci95[1],
+                "distance fit: slope {}{}",
+                f.fit
+                    .as_ref()
+                    .map_or("- (too few estimates)".into(), |f| format!(
+                        "{:.4} [{:.4}, {:.4}]",
+                        f.slope, f.ci95[0], f.ci95[1]
+                    )),
                 f.verdict
                     .as_ref()
                     .map_or(String::new(), |v| format!(" -> {} ({})", v.kind, v.reason))
             );
         }
-        if let Some(a) = &s.accuracy {
+        for a in &s.accuracy {
             println!(
                 "accuracy claim -> {} ({})",
                 a.verdict.kind, a.verdict.reason

@@ -35,3 +35,19 @@ pub mod vec {
         Ok(v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
     }
 }
+
+/// For an `[f64; 2]` field (an interval).
+pub mod pair {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the pair with non-finite entries as null.
+    pub fn serialize<S: Serializer>(v: &[f64; 2], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|x| x.is_finite().then_some(*x)))
+    }
+
+    /// Reads the pair with null entries as NaN.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[f64; 2], D::Error> {
+        let [a, b] = <[Option<f64>; 2]>::deserialize(d)?;
+        Ok([a.unwrap_or(f64::NAN), b.unwrap_or(f64::NAN)])
+    }
+}

@@ -146,6 +146,21 @@ fn invalid_input_writes_nothing_and_exits_2() {
             good().replace("every = 50", "evry = 50"),
             &["learning.evry", "did you mean `learning.every`"],
         ),
+        (
+            good().replace(
+                "[learning]",
+                "[learning]\nrules = [\"stdp\", \"flow\"]\nsingle_update_alpha = [0.1]",
+            ),
+            &["learning.single_update_alpha", "not among learning.rules"],
+        ),
+        (
+            good().replace("[learning]", "[learning]\nsingle_update_alpha = [0.1, 0.1]"),
+            &["learning.single_update_alpha", "values repeat"],
+        ),
+        (
+            good().replace("tolerance = 0.3", "tolerance = 0.3\nfit_from = -5"),
+            &["claim.distance.fit_from", "positive"],
+        ),
     ];
     for (i, (text, needles)) in cases.iter().enumerate() {
         let out = d.join(format!("out{i}"));
@@ -198,4 +213,24 @@ fn the_split_follows_the_seed_unless_fixed() {
     assert_eq!((e.seed, e.data.split_seed), (9, 4));
     // kappa defaults to the corrected drift limit (2/3) alpha A^2.
     assert!((e.learning.kappa - 1.0).abs() < 1e-15);
+}
+
+#[test]
+fn quick_keeps_explicit_values_that_still_apply() {
+    use stdp_flow::experiment::{Overrides, Spec, parse_any};
+    let text = good().replace("[claim.accuracy]", "[claim.accuracy]\nn = 400")
+        + "[quick]\nn = [200, 400, 600]\nreplicates = 2\n";
+    let Spec::Learning(e) = parse_any(&text, Path::new("x.toml")).unwrap() else {
+        panic!("not a learning experiment")
+    };
+    let mut e = *e;
+    e.apply(&Overrides {
+        quick: true,
+        ..Overrides::default()
+    })
+    .unwrap();
+    assert_eq!(e.learning.n, vec![200, 400, 600]);
+    assert_eq!(e.accuracy_claims[0].n, 400);
+    assert_eq!(e.learning.single_update_n, 600);
+    assert_eq!(e.learning.replicates, 2);
 }

@@ -41,8 +41,11 @@ pub enum ModelSpec {
         hidden: usize,
         /// Probability that an edge is excitatory.
         excitatory: f64,
-        /// Seed of the signs.
+        /// Seed of the signs (follows `--seed` unless the file sets it).
         sign_seed: u64,
+        /// Whether the file set `sign_seed`.
+        #[serde(skip)]
+        sign_seed_explicit: bool,
     },
 }
 
@@ -81,16 +84,19 @@ pub struct LearningSpec {
     pub n: Vec<u64>,
     /// Passes over the training rows.
     pub epochs: usize,
-    /// Independent runs (replicate r uses seed + r for its sample order and noise).
+    /// Independent runs (replicate r has its own sample order and noise, derived from the seed).
     pub replicates: u64,
     /// Checkpoint spacing in samples.
     pub every: usize,
     /// kappa of `flow` and `sgd` (the drift limit of the scaling unless given).
     pub kappa: f64,
-    /// RK4 steps per sample for the flow.
+    /// RK4 steps per sample the flow starts from (doubled until converged).
     pub flow_substeps: u32,
     /// The n whose A_n and loss-evaluation budget `single-update` uses.
     pub single_update_n: u64,
+    /// Whether the file set `single_update_n`.
+    #[serde(skip)]
+    pub single_update_n_explicit: bool,
     /// alpha of each `single-update` run (one run per value; by default alpha_n at
     /// `single_update_n`, the constant STDP uses).
     pub single_update_alpha: Option<Vec<f64>>,
@@ -119,6 +125,9 @@ pub struct DistanceClaim {
 pub struct AccuracyClaim {
     /// The n of STDP compared.
     pub n: u64,
+    /// Whether the file set `n` (otherwise it follows the largest n, also under `--quick`).
+    #[serde(skip)]
+    pub n_explicit: bool,
     /// Equivalence margin in accuracy (a fraction).
     pub tolerance: f64,
     /// Rules STDP must match.
@@ -175,8 +184,8 @@ pub struct LearningExperiment {
     pub learning: LearningSpec,
     /// Distance claim.
     pub distance_claim: Option<DistanceClaim>,
-    /// Accuracy claim.
-    pub accuracy_claim: Option<AccuracyClaim>,
+    /// Accuracy claims (`[claim.accuracy]` or several `[[claim.accuracy]]`).
+    pub accuracy_claims: Vec<AccuracyClaim>,
     /// Single-update claim.
     pub single_update_claim: Option<SingleUpdateClaim>,
     /// Quick sizes.
@@ -194,6 +203,14 @@ impl LearningExperiment {
             self.seed = seed;
             if !self.data.split_seed_explicit {
                 self.data.split_seed = seed;
+            }
+            if let ModelSpec::Network {
+                sign_seed,
+                sign_seed_explicit: false,
+                ..
+            } = &mut self.model
+            {
+                *sign_seed = seed;
             }
         }
         if o.quick {
@@ -229,11 +246,17 @@ impl LearningExperiment {
             if let Some(e) = q.epochs {
                 self.learning.epochs = e;
             }
-            self.learning.single_update_n = q
-                .single_update_n
-                .unwrap_or(*self.learning.n.last().expect("non-empty"));
-            if let Some(c) = &mut self.accuracy_claim {
-                c.n = *self.learning.n.last().expect("non-empty");
+            let top = *self.learning.n.last().expect("non-empty");
+            if let Some(su) = q.single_update_n {
+                self.learning.single_update_n = su;
+            } else if !self.learning.single_update_n_explicit || self.learning.single_update_n > top
+            {
+                self.learning.single_update_n = top;
+            }
+            for c in &mut self.accuracy_claims {
+                if !c.n_explicit || !self.learning.n.contains(&c.n) {
+                    c.n = top;
+                }
             }
         }
         match self.size_problem() {
@@ -267,9 +290,7 @@ impl LearningExperiment {
                 ));
             }
         }
-        if let Some(c) = &self.accuracy_claim
-            && !l.n.contains(&c.n)
-        {
+        if let Some(c) = self.accuracy_claims.iter().find(|c| !l.n.contains(&c.n)) {
             return Some((
                 "n".into(),
                 format!("does not contain claim.accuracy.n = {}", c.n),
@@ -377,6 +398,7 @@ pub(super) fn read(cx: &Cx, top: &mut Sec) -> Result<LearningExperiment, Error> 
         "logistic" => ModelSpec::Logistic,
         "softmax" => ModelSpec::Softmax,
         _ => ModelSpec::Network {
+            sign_seed_explicit: ms.table.contains_key("sign_seed"),
             hidden: ms.int_in("hidden", None, (1, 256), "an integer from 1 to 256")? as usize,
             excitatory: ms.f64_in(
                 "excitatory",
@@ -478,6 +500,7 @@ pub(super) fn read(cx: &Cx, top: &mut Sec) -> Result<LearningExperiment, Error> 
         "an integer from 1 to 10000",
     )? as u32;
     let max_n = *n.last().expect("non-empty");
+    let single_update_n_explicit = ls.table.contains_key("single_update_n");
     let single_update_n = ls.int_in(
         "single_update_n",
         Some(max_n),
@@ -496,9 +519,35 @@ pub(super) fn read(cx: &Cx, top: &mut Sec) -> Result<LearningExperiment, Error> 
         "a positive number",
     )?;
     ls.finish()?;
+    if !rules.contains(&RuleName::SingleUpdate)
+        && let Some(key) = [
+            ("single_update_n", single_update_n_explicit),
+            ("single_update_alpha", single_update_alpha.is_some()),
+        ]
+        .iter()
+        .find(|k| k.1)
+    {
+        return Err(cx.invalid(
+            &format!("learning.{}", key.0),
+            "is set but \"single-update\" is not among learning.rules",
+            "no single-update keys, or \"single-update\" in learning.rules",
+        ));
+    }
+    if let Some(a) = &single_update_alpha {
+        let mut sorted = a.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted.dedup();
+        if sorted.len() != a.len() {
+            return Err(cx.invalid(
+                "learning.single_update_alpha",
+                "values repeat",
+                "distinct positive numbers",
+            ));
+        }
+    }
 
     let mut distance_claim = None;
-    let mut accuracy_claim = None;
+    let mut accuracy_claims = Vec::new();
     let mut single_update_claim = None;
     if let Some(mut cs) = top.sub("claim")? {
         if let Some(mut c) = cs.sub("distance")? {
@@ -518,7 +567,14 @@ pub(super) fn read(cx: &Cx, top: &mut Sec) -> Result<LearningExperiment, Error> 
             let statement = c.string("statement", Some(""), "a string")?;
             let fit_from = c
                 .take("fit_from")
-                .map(|v| c.num("fit_from", &v, "a positive number"))
+                .map(|v| {
+                    let x = c.num("fit_from", &v, "a positive number")?;
+                    if x > 0.0 {
+                        Ok(x)
+                    } else {
+                        Err(c.bad("fit_from", &v, "a positive number"))
+                    }
+                })
                 .transpose()?;
             c.finish()?;
             distance_claim = Some(DistanceClaim {
@@ -529,7 +585,26 @@ pub(super) fn read(cx: &Cx, top: &mut Sec) -> Result<LearningExperiment, Error> 
                 fit_from,
             });
         }
-        if let Some(mut c) = cs.sub("accuracy")? {
+        let tables: Vec<(String, toml::Table)> = match cs.take("accuracy") {
+            None => Vec::new(),
+            Some(Value::Table(t)) => vec![("claim.accuracy".to_string(), t)],
+            Some(Value::Array(a)) => a
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    Value::Table(t) => Ok((format!("claim.accuracy[{i}]"), t)),
+                    other => Err(cx.invalid(
+                        "claim.accuracy",
+                        format!("entry {i} is {}", super::describe(&other)),
+                        "a table, or an array of tables ([[claim.accuracy]])",
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(v) => return Err(cs.bad("accuracy", &v, "a table or [[claim.accuracy]] tables")),
+        };
+        for (path, table) in tables {
+            let mut c = Sec::new(cx, table, &path);
+            let n_explicit = c.table.contains_key("n");
             let cn = c.int_in(
                 "n",
                 Some(max_n),
@@ -542,13 +617,17 @@ pub(super) fn read(cx: &Cx, top: &mut Sec) -> Result<LearningExperiment, Error> 
                 |x| x > 0.0 && x < 1.0,
                 "an accuracy margin in (0, 1), for example 0.02",
             )?;
-            let against = rule_list(cx, &mut c, "against")?
-                .unwrap_or_else(|| vec![RuleName::Flow, RuleName::Sgd]);
+            let against = rule_list(cx, &mut c, "against")?.unwrap_or_else(|| {
+                [RuleName::Flow, RuleName::Sgd]
+                    .into_iter()
+                    .filter(|r| rules.contains(r))
+                    .collect()
+            });
             if let Some(r) = against.iter().find(|r| {
                 matches!(r, RuleName::Stdp | RuleName::SingleUpdate) || !rules.contains(r)
             }) {
                 return Err(cx.invalid(
-                    "claim.accuracy.against",
+                    &format!("{path}.against"),
                     format!(
                         "\"{}\" is not a reference rule that this experiment runs",
                         r.key()
@@ -556,11 +635,19 @@ pub(super) fn read(cx: &Cx, top: &mut Sec) -> Result<LearningExperiment, Error> 
                     "reference rules (\"flow\", \"sgd\") listed in learning.rules",
                 ));
             }
-            let expect = expect(cx, &mut c, "claim.accuracy.expect")?;
+            if against.is_empty() {
+                return Err(cx.invalid(
+                    &path,
+                    "has no reference rule to compare with",
+                    "\"flow\" or \"sgd\" in learning.rules",
+                ));
+            }
+            let expect = expect(cx, &mut c, &format!("{path}.expect"))?;
             let statement = c.string("statement", Some(""), "a string")?;
             c.finish()?;
-            accuracy_claim = Some(AccuracyClaim {
+            accuracy_claims.push(AccuracyClaim {
                 n: cn,
+                n_explicit,
                 tolerance,
                 against,
                 expect,
@@ -592,7 +679,8 @@ pub(super) fn read(cx: &Cx, top: &mut Sec) -> Result<LearningExperiment, Error> 
         }
         cs.finish()?;
     }
-    if !rules.contains(&RuleName::Stdp) && (distance_claim.is_some() || accuracy_claim.is_some()) {
+    if !rules.contains(&RuleName::Stdp) && (distance_claim.is_some() || !accuracy_claims.is_empty())
+    {
         return Err(cx.invalid(
             "learning.rules",
             "has no \"stdp\" but the claims are about STDP",
@@ -656,11 +744,12 @@ pub(super) fn read(cx: &Cx, top: &mut Sec) -> Result<LearningExperiment, Error> 
             kappa,
             flow_substeps,
             single_update_n,
+            single_update_n_explicit,
             single_update_alpha,
             divergence_bound,
         },
         distance_claim,
-        accuracy_claim,
+        accuracy_claims,
         single_update_claim,
         quick,
         source: cx.file.to_path_buf(),

@@ -2,8 +2,8 @@
 //! seeded sample orders, record learning curves and the distance of STDP to the flow, fit that
 //! distance against n and decide the claims.
 //!
-//! Replicate r uses the sample order of seed + r for every rule, so rules are compared in pairs on
-//! the same order. The STDP noise of each (n, r) has its own stream. Sharing orders across n makes
+//! Replicate r uses the sample order of [`order_seed`](seed, r) for every rule, so rules are
+//! compared in pairs on the same order. The STDP noise of each (n, r) has its own stream. Sharing orders across n makes
 //! the distance estimates at different n mildly positively correlated; a common factor moves the
 //! fit's intercept, not its slope.
 
@@ -17,6 +17,7 @@ use crate::experiment::learning::{
     AccuracyClaim, DistanceClaim, LearningExperiment, ModelSpec, RuleName, SingleUpdateClaim,
 };
 use crate::loss::{Loss, MAX_CLASSES, MAX_OUTPUTS, Network};
+use crate::rng::splitmix64;
 use crate::stats::{
     Claim, Estimate, PowerLawFit, Verdict, VerdictKind, decide, decide_interval, fit_power_law,
     proportion,
@@ -80,6 +81,7 @@ pub fn prepare(exp: &LearningExperiment) -> Result<Prepared, Error> {
             hidden,
             excitatory,
             sign_seed,
+            ..
         } => Box::new(Network::new(p, *hidden, k, *excitatory, *sign_seed)),
     };
     Ok(Prepared {
@@ -146,7 +148,8 @@ pub struct RunRecord {
     pub samples: u64,
     /// Loss evaluations per replicate (the biological budget).
     pub loss_evaluations: u64,
-    /// Gradient evaluations per replicate.
+    /// Gradient evaluations per replicate (flow and SGD; STDP uses none, its lockstep reference
+    /// flow is not counted).
     pub gradient_evaluations: u64,
     /// Thread-seconds spent on this rule (all replicates, including the lockstep flow).
     pub seconds: f64,
@@ -156,6 +159,9 @@ pub struct RunRecord {
     pub sup_distance_to_flow: Option<Estimate>,
     /// Final test accuracy of each replicate (null if it diverged).
     pub final_test_accuracy: Vec<Option<f64>>,
+    /// For each replicate that diverged, the test accuracy where it stopped (null if theta was no
+    /// longer finite, or for replicates that did not diverge).
+    pub accuracy_at_divergence: Vec<Option<f64>>,
 }
 
 impl RunRecord {
@@ -177,8 +183,8 @@ impl RunRecord {
 pub struct DistanceFit {
     /// The n values in the fit.
     pub n: Vec<f64>,
-    /// The fit.
-    pub fit: PowerLawFit,
+    /// The fit (none with fewer than two estimates).
+    pub fit: Option<PowerLawFit>,
     /// The claim.
     pub claim: Option<DistanceClaim>,
     /// Its verdict.
@@ -252,8 +258,8 @@ pub struct LearningSummary {
     pub runs: Vec<RunRecord>,
     /// The distance fit.
     pub distance_fit: Option<DistanceFit>,
-    /// The accuracy claim.
-    pub accuracy: Option<AccuracyReport>,
+    /// The accuracy claims.
+    pub accuracy: Vec<AccuracyReport>,
     /// The single-update claim.
     pub single_update: Option<SingleUpdateReport>,
     /// A standard logistic regression fit on the same split (two classes only).
@@ -265,6 +271,8 @@ pub struct LearningSummary {
 /// One replicate of one rule.
 struct Replicate {
     points: Vec<[f64; 4]>,
+    /// Test accuracy where the run stopped (at the end, or where it diverged if theta is finite).
+    last_accuracy: Option<f64>,
     sup_distance: f64,
     diverged: bool,
     loss_evaluations: u64,
@@ -272,11 +280,19 @@ struct Replicate {
     seconds: f64,
 }
 
-#[derive(Clone, Copy)]
+/// The runs of one replicate that share a pass over its sample order: every per-sample rule
+/// together (STDP at each n is measured against the flow of the same pass), or one single-update
+/// run (which consumes n + 1 samples per step).
+#[derive(Clone)]
 struct Job {
-    run: usize,
-    rule: Rule,
+    runs: Vec<(usize, Rule)>,
     replicate: u64,
+}
+
+impl Job {
+    fn cost(&self, substeps: u32) -> u64 {
+        self.runs.iter().map(|r| cost(r.1, substeps)).sum()
+    }
 }
 
 fn runs_of(exp: &LearningExperiment) -> Vec<(RuleName, Rule)> {
@@ -309,11 +325,11 @@ fn runs_of(exp: &LearningExperiment) -> Vec<(RuleName, Rule)> {
     out
 }
 
-/// Work units per sample of a rule (loss or gradient evaluations, the lockstep flow included).
+/// Work units per sample of a rule (loss or gradient evaluations).
 fn cost(rule: Rule, substeps: u32) -> u64 {
-    let flow = 4 * u64::from(substeps);
+    let flow = 12 * u64::from(substeps);
     match rule {
-        Rule::Stdp { n } => n + 1 + flow,
+        Rule::Stdp { n } => n + 1,
         Rule::Flow { .. } => flow,
         Rule::Sgd => 1,
         Rule::SingleUpdate { n, .. } => n + 1,
@@ -328,6 +344,12 @@ pub fn total_work(p: &Prepared) -> u64 {
         .iter()
         .map(|(_, r)| cost(*r, l.flow_substeps) * samples * l.replicates)
         .sum()
+}
+
+/// The seed of replicate r's sample order and noise: SplitMix64-mixed, so that the orders of
+/// seeds s and s + 1 share nothing.
+pub fn order_seed(seed: u64, replicate: u64) -> u64 {
+    splitmix64(seed ^ splitmix64(replicate.wrapping_add(0x5245_504C)))
 }
 
 fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
@@ -383,68 +405,145 @@ impl Context<'_> {
         ]
     }
 
-    fn replicate(&self, job: Job, progress: &(dyn Fn(u64) + Sync)) -> Replicate {
-        let t0 = Instant::now();
+    /// Runs one job; returns each run's replicate, by run index.
+    fn replicate(&self, job: &Job, progress: &(dyn Fn(u64) + Sync)) -> Vec<(usize, Replicate)> {
+        struct State {
+            run: usize,
+            learner: Learner,
+            stdp: bool,
+            points: Vec<[f64; 4]>,
+            sup: f64,
+            diverged: bool,
+            last_accuracy: Option<f64>,
+            seconds: f64,
+            unit: u64,
+        }
         let l = &self.exp.learning;
         let setting = Setting {
             scaling: self.exp.scaling,
             kappa: l.kappa,
-            seed: self.exp.seed.wrapping_add(job.replicate),
+            seed: order_seed(self.exp.seed, job.replicate),
         };
         let d = self.model.dim();
         let theta0 = vec![self.exp.theta0; d];
-        let mut learner = Learner::new(job.rule, &setting, &theta0, job.replicate);
         let flow_rule = Rule::Flow {
             substeps: l.flow_substeps,
         };
-        let mut flow = matches!(job.rule, Rule::Stdp { .. })
+        let mut states: Vec<State> = job
+            .runs
+            .iter()
+            .map(|&(run, rule)| State {
+                run,
+                learner: Learner::new(rule, &setting, &theta0, job.replicate),
+                stdp: matches!(rule, Rule::Stdp { .. }),
+                points: Vec::new(),
+                sup: 0.0,
+                diverged: false,
+                last_accuracy: None,
+                seconds: 0.0,
+                unit: cost(rule, l.flow_substeps),
+            })
+            .collect();
+        // The reference flow: the job's own flow run if it has one, else a private one.
+        let own_flow = job
+            .runs
+            .iter()
+            .position(|r| matches!(r.1, Rule::Flow { .. }));
+        let needs_flow = states.iter().any(|s| s.stdp);
+        let mut private_flow = (needs_flow && own_flow.is_none())
             .then(|| Learner::new(flow_rule, &setting, &theta0, job.replicate));
-        let inner = match job.rule {
-            Rule::SingleUpdate { n, .. } => n + 1,
+        let inner = match job.runs.as_slice() {
+            [(_, Rule::SingleUpdate { n, .. })] => n + 1,
             _ => 1,
         };
         let count = self.train_losses.len();
         let total = count * l.epochs;
         let mut order = Order::new(count, setting.seed);
-        let unit = cost(job.rule, l.flow_substeps);
-        let mut points = Vec::new();
-        let mut sup: f64 = 0.0;
-        let mut diverged = false;
+        let mut z = vec![0.0; d];
         for seen in 1..=total {
-            let mut k = 0;
-            for _ in 0..inner {
-                k = order.next();
-                learner.learn(self.train_losses[k].as_ref());
+            if inner > 1 {
+                let st = &mut states[0];
+                let t0 = Instant::now();
+                for _ in 0..inner {
+                    let k = order.next();
+                    st.learner.learn(self.train_losses[k].as_ref());
+                }
+                st.seconds += t0.elapsed().as_secs_f64();
+            } else {
+                let k = order.next();
+                let loss = self.train_losses[k].as_ref();
+                if let Some(f) = &mut private_flow {
+                    f.learn(loss);
+                    z.copy_from_slice(f.theta());
+                }
+                // The flow first, so that every STDP run is compared with it after this sample.
+                let mut ordered: Vec<usize> = (0..states.len()).collect();
+                if let Some(i) = own_flow {
+                    ordered.swap(0, i);
+                }
+                for i in ordered {
+                    let st = &mut states[i];
+                    if st.diverged {
+                        continue;
+                    }
+                    let t0 = Instant::now();
+                    st.learner.learn(loss);
+                    st.seconds += t0.elapsed().as_secs_f64();
+                    if Some(i) == own_flow {
+                        z.copy_from_slice(st.learner.theta());
+                    }
+                }
             }
-            let theta = learner.theta();
-            let mut dist = f64::NAN;
-            if let Some(f) = &mut flow {
-                f.learn(self.train_losses[k].as_ref());
-                dist = sq_dist(theta, f.theta());
-                sup = sup.max(dist);
+            let mut work = 0;
+            for st in states.iter_mut().filter(|s| !s.diverged) {
+                work += st.unit;
+                let theta = st.learner.theta();
+                let dist = if st.stdp {
+                    sq_dist(theta, &z)
+                } else {
+                    f64::NAN
+                };
+                if st.stdp {
+                    st.sup = st.sup.max(dist);
+                }
+                let norm: f64 = theta.iter().map(|t| t * t).sum();
+                let bounded = norm.is_finite() && norm <= l.divergence_bound;
+                if !bounded || (st.stdp && !dist.is_finite()) {
+                    st.diverged = true;
+                    if theta.iter().all(|t| t.is_finite()) {
+                        st.last_accuracy = Some(accuracy(self.model, &self.split.test, theta));
+                    }
+                    work += st.unit * (total - seen) as u64;
+                    continue;
+                }
+                if seen % l.every == 0 || seen == total {
+                    let [a, b, c] = self.metrics(theta);
+                    st.points.push([a, b, c, dist]);
+                    if seen == total {
+                        st.last_accuracy = Some(c);
+                    }
+                }
             }
-            let norm: f64 = theta.iter().map(|t| t * t).sum();
-            let bounded = norm.is_finite() && norm <= l.divergence_bound;
-            if !bounded || (flow.is_some() && !dist.is_finite()) {
-                diverged = true;
-                progress(unit * (total - seen + 1) as u64);
+            progress(work);
+            if states.iter().all(|s| s.diverged) {
                 break;
             }
-            if seen % l.every == 0 || seen == total {
-                let [a, b, c] = self.metrics(theta);
-                points.push([a, b, c, dist]);
-            }
-            progress(unit);
         }
-        Replicate {
-            points,
-            sup_distance: if flow.is_some() { sup } else { f64::NAN },
-            diverged,
-            loss_evaluations: learner.loss_evaluations(),
-            gradient_evaluations: learner.gradient_evaluations()
-                + flow.as_ref().map_or(0, |f| f.gradient_evaluations()),
-            seconds: t0.elapsed().as_secs_f64(),
-        }
+        states
+            .into_iter()
+            .map(|st| {
+                let rep = Replicate {
+                    points: st.points,
+                    last_accuracy: st.last_accuracy,
+                    sup_distance: if st.stdp { st.sup } else { f64::NAN },
+                    diverged: st.diverged,
+                    loss_evaluations: st.learner.loss_evaluations(),
+                    gradient_evaluations: st.learner.gradient_evaluations(),
+                    seconds: st.seconds,
+                };
+                (st.run, rep)
+            })
+            .collect()
     }
 }
 
@@ -514,7 +613,11 @@ fn record(
         sup_distance_to_flow,
         final_test_accuracy: reps
             .iter()
-            .map(|r| (!r.diverged).then(|| r.points.last().map_or(f64::NAN, |p| p[2])))
+            .map(|r| if r.diverged { None } else { r.last_accuracy })
+            .collect(),
+        accuracy_at_divergence: reps
+            .iter()
+            .map(|r| if r.diverged { r.last_accuracy } else { None })
             .collect(),
     }
 }
@@ -533,7 +636,10 @@ fn distance_fit(exp: &LearningExperiment, runs: &[RunRecord]) -> Option<Distance
     let x: Vec<f64> = with.iter().map(|p| p.0).collect();
     let y: Vec<f64> = with.iter().map(|p| p.1.mean).collect();
     let se: Vec<f64> = with.iter().map(|p| p.1.std_error).collect();
-    let fit = fit_power_law(&x, &y, &se)?;
+    let fit = fit_power_law(&x, &y, &se);
+    if fit.is_none() && claim.is_none() {
+        return None;
+    }
     let verdict = claim.as_ref().map(|c| {
         let diverged: Vec<String> = pts
             .iter()
@@ -547,25 +653,26 @@ fn distance_fit(exp: &LearningExperiment, runs: &[RunRecord]) -> Option<Distance
                 )
             })
             .collect();
-        if with.len() < 3 {
-            return Verdict {
+        let why = (!diverged.is_empty()).then(|| diverged.join("; "));
+        match &fit {
+            Some(f) if with.len() >= 3 => decide(
+                f.ci95,
+                &Claim {
+                    slope: c.slope,
+                    tolerance: c.tolerance,
+                    decay: true,
+                },
+                why.as_deref(),
+            ),
+            _ => Verdict {
                 kind: VerdictKind::Inconclusive,
                 reason: format!(
-                    "only {} values of n have estimates; 3 are needed",
-                    with.len()
+                    "only {} values of n in the fit range have estimates (3 are needed){}",
+                    with.len(),
+                    why.map_or(String::new(), |w| format!("; {w}"))
                 ),
-            };
-        }
-        let why = (!diverged.is_empty()).then(|| diverged.join("; "));
-        decide(
-            fit.ci95,
-            &Claim {
-                slope: c.slope,
-                tolerance: c.tolerance,
-                decay: true,
             },
-            why.as_deref(),
-        )
+        }
     });
     Some(DistanceFit {
         n: x,
@@ -616,17 +723,19 @@ fn paired(a: &RunRecord, b: &RunRecord, band: [f64; 2]) -> Comparison {
     }
 }
 
-/// The fraction of replicates in which `a` does not diverge and ends with a test accuracy at least
-/// that of `b` minus `tol`; pairs where `b` diverged are left out. The claim that `a` falls short
-/// holds when the Clopper-Pearson interval of that fraction lies below 1/2.
+/// The fraction of replicates in which `a` ends (or, if it diverged, stops with finite theta) with
+/// a test accuracy at least that of `b` minus `tol`; a replicate whose theta is no longer finite
+/// does not reach, and pairs where `b` diverged are left out. The claim that `a` falls short holds
+/// when the Clopper-Pearson interval of that fraction lies below 1/2.
 fn reaching(a: &RunRecord, b: &RunRecord, tol: f64) -> Comparison {
     let outcomes: Vec<bool> = a
         .final_test_accuracy
         .iter()
+        .zip(&a.accuracy_at_divergence)
         .zip(&b.final_test_accuracy)
-        .filter_map(|(x, y)| {
+        .filter_map(|((x, xd), y)| {
             let y = (*y)?;
-            Some(x.is_some_and(|x| x >= y - tol))
+            Some(x.or(*xd).is_some_and(|x| x >= y - tol))
         })
         .collect();
     let what = format!(
@@ -642,7 +751,7 @@ fn reaching(a: &RunRecord, b: &RunRecord, tol: f64) -> Comparison {
         let mut v = decide_interval(e.ci95, [0.0, 0.5], &what, why.as_deref());
         if a.diverged > 0 {
             v.reason.push_str(&format!(
-                " ({} of {} replicates of {} diverged and count as not reaching)",
+                " ({} of {} replicates of {} diverged (|theta|^2 above the bound) and are scored where they stopped)",
                 a.diverged,
                 a.replicates,
                 a.label()
@@ -693,20 +802,21 @@ fn combine(verdicts: &[(&str, &Verdict)]) -> Option<Verdict> {
     Some(Verdict { kind, reason })
 }
 
-fn accuracy_report(exp: &LearningExperiment, runs: &[RunRecord]) -> Option<AccuracyReport> {
-    let claim = exp.accuracy_claim.clone()?;
+fn accuracy_report(claim: &AccuracyClaim, runs: &[RunRecord]) -> AccuracyReport {
     let find = |rule: &str, n: Option<u64>| {
         runs.iter()
             .find(|r| r.rule == rule && (n.is_none() || r.n == n))
     };
-    let stdp = find("stdp", Some(claim.n))?;
     let tol = claim.tolerance;
-    let comparisons: Vec<Comparison> = claim
-        .against
-        .iter()
-        .filter_map(|r| find(r.key(), None))
-        .map(|r| paired(stdp, r, [-tol, tol]))
-        .collect();
+    let comparisons: Vec<Comparison> = match find("stdp", Some(claim.n)) {
+        Some(stdp) => claim
+            .against
+            .iter()
+            .filter_map(|r| find(r.key(), None))
+            .map(|r| paired(stdp, r, [-tol, tol]))
+            .collect(),
+        None => Vec::new(),
+    };
     let named: Vec<(String, &Verdict)> = comparisons
         .iter()
         .map(|c| (format!("[{} vs {}]", c.rule, c.reference), &c.verdict))
@@ -716,12 +826,16 @@ fn accuracy_report(exp: &LearningExperiment, runs: &[RunRecord]) -> Option<Accur
             .iter()
             .map(|(n, v)| (n.as_str(), *v))
             .collect::<Vec<_>>(),
-    )?;
-    Some(AccuracyReport {
-        claim,
+    )
+    .unwrap_or(Verdict {
+        kind: VerdictKind::Inconclusive,
+        reason: "no comparison could be made (a rule of the claim did not run)".into(),
+    });
+    AccuracyReport {
+        claim: claim.clone(),
         comparisons,
         verdict,
-    })
+    }
 }
 
 fn single_update_report(
@@ -729,7 +843,16 @@ fn single_update_report(
     runs: &[RunRecord],
 ) -> Option<SingleUpdateReport> {
     let claim = exp.single_update_claim.clone()?;
-    let flow = runs.iter().find(|r| r.rule == "flow")?;
+    let Some(flow) = runs.iter().find(|r| r.rule == "flow") else {
+        return Some(SingleUpdateReport {
+            claim,
+            comparisons: Vec::new(),
+            verdict: Verdict {
+                kind: VerdictKind::Inconclusive,
+                reason: "the flow did not run".into(),
+            },
+        });
+    };
     let comparisons: Vec<Comparison> = runs
         .iter()
         .filter(|r| r.rule == "single-update")
@@ -744,7 +867,11 @@ fn single_update_report(
             .iter()
             .map(|(n, v)| (n.as_str(), *v))
             .collect::<Vec<_>>(),
-    )?;
+    )
+    .unwrap_or(Verdict {
+        kind: VerdictKind::Inconclusive,
+        reason: "no single-update run".into(),
+    });
     Some(SingleUpdateReport {
         claim,
         comparisons,
@@ -789,20 +916,32 @@ pub fn run(
             .collect(),
     };
     let runs = runs_of(exp);
-    let mut jobs: Vec<Job> = runs
+    let per_sample: Vec<(usize, Rule)> = runs
         .iter()
         .enumerate()
-        .flat_map(|(i, (_, rule))| {
-            (0..l.replicates).map(move |r| Job {
-                run: i,
-                rule: *rule,
-                replicate: r,
-            })
-        })
+        .filter(|(_, (_, r))| !matches!(r, Rule::SingleUpdate { .. }))
+        .map(|(i, (_, r))| (i, *r))
         .collect();
+    let mut jobs: Vec<Job> = Vec::new();
+    for r in 0..l.replicates {
+        if !per_sample.is_empty() {
+            jobs.push(Job {
+                runs: per_sample.clone(),
+                replicate: r,
+            });
+        }
+        for (i, (_, rule)) in runs.iter().enumerate() {
+            if matches!(rule, Rule::SingleUpdate { .. }) {
+                jobs.push(Job {
+                    runs: vec![(i, *rule)],
+                    replicate: r,
+                });
+            }
+        }
+    }
     // Longest first, for load balance; results are placed by index, so order does not matter.
-    jobs.sort_by_key(|j| std::cmp::Reverse(cost(j.rule, l.flow_substeps)));
-    // A shared queue, longest jobs first: each worker takes the next job when it finishes one.
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.cost(l.flow_substeps)));
+    // A shared queue: each worker takes the next job when it finishes one.
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done = std::sync::Mutex::new(Vec::with_capacity(jobs.len()));
     rayon::scope(|scope| {
@@ -810,9 +949,11 @@ pub fn run(
             scope.spawn(|_| {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(&j) = jobs.get(i) else { break };
-                    let r = cx.replicate(j, progress);
-                    done.lock().expect("no worker panicked").push((j, r));
+                    let Some(j) = jobs.get(i) else { break };
+                    let out = cx.replicate(j, progress);
+                    done.lock()
+                        .expect("no worker panicked")
+                        .push((j.replicate, out));
                 }
             });
         }
@@ -822,8 +963,10 @@ pub fn run(
         .iter()
         .map(|_| (0..l.replicates).map(|_| None).collect())
         .collect();
-    for (j, r) in done {
-        by_run[j.run][j.replicate as usize] = Some(r);
+    for (replicate, out) in done {
+        for (run, r) in out {
+            by_run[run][replicate as usize] = Some(r);
+        }
     }
     let total = p.split.train.len() * l.epochs;
     let records: Vec<RunRecord> = runs
@@ -838,23 +981,23 @@ pub fn run(
         })
         .collect();
     let distance_fit = distance_fit(exp, &records);
-    let accuracy = accuracy_report(exp, &records);
+    let accuracy: Vec<AccuracyReport> = exp
+        .accuracy_claims
+        .iter()
+        .map(|c| accuracy_report(c, &records))
+        .collect();
     let single_update = single_update_report(exp, &records);
-    let verdict = combine(
-        &[
-            distance_fit
-                .as_ref()
-                .and_then(|f| f.verdict.as_ref())
-                .map(|v| ("distance claim", v)),
-            accuracy.as_ref().map(|a| ("accuracy claim", &a.verdict)),
-            single_update
-                .as_ref()
-                .map(|a| ("single-update claim", &a.verdict)),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>(),
-    );
+    let mut claims: Vec<(&str, &Verdict)> = Vec::new();
+    if let Some(v) = distance_fit.as_ref().and_then(|f| f.verdict.as_ref()) {
+        claims.push(("distance claim", v));
+    }
+    for a in &accuracy {
+        claims.push(("accuracy claim", &a.verdict));
+    }
+    if let Some(a) = &single_update {
+        claims.push(("single-update claim", &a.verdict));
+    }
+    let verdict = combine(&claims);
     let baseline = (p.split.train.classes.len() == 2)
         .then(|| fit_logistic(&p.split.train, &p.split.test, 1.0));
     let bytes = std::fs::read(&exp.data.file).unwrap_or_default();

@@ -31,8 +31,8 @@ impl Network {
     /// A network with signs drawn from `seed`: each edge is excitatory with probability
     /// `excitatory` (inhibitory otherwise).
     ///
-    /// Panics unless h <= [`MAX_HIDDEN`] and 2 <= c <= [`MAX_OUTPUTS`] (activations live on the
-    /// stack, so a loss evaluation never allocates).
+    /// Panics unless 1 <= h <= [`MAX_HIDDEN`] and 2 <= c <= [`MAX_OUTPUTS`]. A loss value
+    /// allocates nothing for h <= 32 and c <= 16; the gradient (flow and SGD only) allocates.
     pub fn new(p: usize, h: usize, c: usize, excitatory: f64, seed: u64) -> Self {
         assert!((1..=MAX_HIDDEN).contains(&h) && (2..=MAX_OUTPUTS).contains(&c));
         let d = (p + 1) * h + (h + 1) * c;
@@ -101,12 +101,26 @@ impl Network {
 
     /// Predicted class at theta.
     pub fn predict(&self, theta: &[f64], x: &[f64]) -> usize {
-        let (mut hidden, mut out) = ([0.0; MAX_HIDDEN], [0.0; MAX_OUTPUTS]);
-        let (hidden, out) = (&mut hidden[..self.h], &mut out[..self.c]);
-        self.forward(theta, x, hidden, out);
-        (0..self.c)
-            .max_by(|&a, &b| out[a].total_cmp(&out[b]))
-            .unwrap_or(0)
+        self.with_activations(|hidden, out| {
+            self.forward(theta, x, hidden, out);
+            (0..self.c)
+                .max_by(|&a, &b| out[a].total_cmp(&out[b]))
+                .unwrap_or(0)
+        })
+    }
+
+    /// Runs `f` on zeroed buffers for the h hidden and c output activations: on the stack for
+    /// h <= 32 and c <= 16 (no allocation, little to zero), on the heap otherwise.
+    #[inline(always)]
+    fn with_activations<R>(&self, f: impl FnOnce(&mut [f64], &mut [f64]) -> R) -> R {
+        const H: usize = 32;
+        const C: usize = 16;
+        if self.h <= H && self.c <= C {
+            let (mut hidden, mut out) = ([0.0; H], [0.0; C]);
+            f(&mut hidden[..self.h], &mut out[..self.c])
+        } else {
+            f(&mut vec![0.0; self.h], &mut vec![0.0; self.c])
+        }
     }
 }
 
@@ -141,10 +155,10 @@ impl Loss for NetworkSample<'_> {
     }
 
     fn value(&self, theta: &[f64]) -> f64 {
-        let (mut hidden, mut out) = ([0.0; MAX_HIDDEN], [0.0; MAX_OUTPUTS]);
-        let (hidden, out) = (&mut hidden[..self.net.h], &mut out[..self.net.c]);
-        self.net.forward(theta, &self.x, hidden, out);
-        log_softmax_at(out, self.y).0
+        self.net.with_activations(|hidden, out| {
+            self.net.forward(theta, &self.x, hidden, out);
+            log_softmax_at(out, self.y).0
+        })
     }
 
     /// Backpropagation; since dw_e/dtheta_e = w_e, each edge's derivative is dL/dw_e times w_e.
@@ -152,16 +166,16 @@ impl Loss for NetworkSample<'_> {
         let net = self.net.as_ref();
         let (p, h, c) = (net.p, net.h, net.c);
         let w = |e: usize| net.signs[e] * weight(theta[e]);
-        let (mut hidden, mut out) = ([0.0; MAX_HIDDEN], [0.0; MAX_OUTPUTS]);
-        let (hidden, out) = (&mut hidden[..h], &mut out[..c]);
-        net.forward(theta, &self.x, hidden, out);
-        let (_, max, z) = log_softmax_at(out, self.y);
-        let mut delta_out = [0.0; MAX_OUTPUTS];
+        let mut hidden = vec![0.0; h];
+        let mut out = vec![0.0; c];
+        net.forward(theta, &self.x, &mut hidden, &mut out);
+        let (_, max, z) = log_softmax_at(&out, self.y);
+        let mut delta_out = vec![0.0; c];
         for k in 0..c {
             delta_out[k] = (out[k] - max).exp() / z - if k == self.y { 1.0 } else { 0.0 };
         }
         let off = (p + 1) * h;
-        let mut delta_hidden = [0.0; MAX_HIDDEN];
+        let mut delta_hidden = vec![0.0; h];
         for j in 0..h {
             let mut s = 0.0;
             for k in 0..c {

@@ -497,9 +497,9 @@ fn distance_figure(s: &LearningSummary) -> Option<Wrapped> {
     outside.sort_by(|a, b| a.x.total_cmp(&b.x));
     let mut notes = vec![format!("{}; {}", experiment_line(s), dataset_line(s))];
     let mut long = Vec::new();
-    match df {
-        Some(f) => {
-            let mut line = format!("fitted slope {}", slope_text(&f.fit));
+    match df.and_then(|f| f.fit.as_ref().map(|fit| (f, fit))) {
+        Some((f, fit)) => {
+            let mut line = format!("fitted slope {}", slope_text(fit));
             if let Some(c) = claim {
                 line += &format!(
                     "; claimed {} ± {}{}",
@@ -513,7 +513,12 @@ fn distance_figure(s: &LearningSummary) -> Option<Wrapped> {
                 long.push(format!("verdict: {} — {}", v.kind, v.reason));
             }
         }
-        None => notes.push("no power-law fit (too few estimates)".into()),
+        None => {
+            notes.push("no power-law fit (too few estimates)".into());
+            if let Some(v) = df.and_then(|f| f.verdict.as_ref()) {
+                long.push(format!("verdict: {} — {}", v.kind, v.reason));
+            }
+        }
     }
     let mut fig = LogLog::new(
         "Distance of STDP to the gradient flow against n".into(),
@@ -538,6 +543,7 @@ fn distance_figure(s: &LearningSummary) -> Option<Wrapped> {
         });
     }
     if let Some(f) = df
+        && let Some(fit) = &f.fit
         && let Some((x0, x1)) = bounds(f.n.iter().copied().filter(|v| *v > 0.0))
     {
         fig.curves.push(Curve {
@@ -545,15 +551,15 @@ fn distance_figure(s: &LearningSummary) -> Option<Wrapped> {
                 "power-law fit over {} ≤ n ≤ {}: slope {}",
                 tick(x0),
                 tick(x1),
-                slope_text(&f.fit)
+                slope_text(fit)
             )),
-            pts: vec![(x0, f.fit.predict(x0)), (x1, f.fit.predict(x1))],
+            pts: vec![(x0, fit.predict(x0)), (x1, fit.predict(x1))],
             color: PALETTE[0].to_rgba(),
             width: 3,
             dash: Dash::Solid,
             in_range: false,
         });
-        let anchor = (x1, f.fit.predict(x1));
+        let anchor = (x1, fit.predict(x1));
         if let Some(c) = claim
             && anchor.1 > 0.0
             && anchor.1.is_finite()
@@ -655,7 +661,7 @@ impl AccuracyFigure {
             ),
         ];
         let mut long = Vec::new();
-        if let Some(a) = &s.accuracy {
+        for a in &s.accuracy {
             notes.push(format!(
                 "accuracy claim (at n = {}, tolerance {}): {}",
                 a.claim.n,
@@ -842,6 +848,7 @@ mod tests {
             curve,
             sup_distance_to_flow: sup,
             final_test_accuracy: vec![Some(top); 4],
+            accuracy_at_divergence: vec![None; 4],
         }
     }
 
@@ -902,7 +909,7 @@ mod tests {
             runs,
             distance_fit: Some(DistanceFit {
                 n: x,
-                fit,
+                fit: Some(fit),
                 claim: Some(DistanceClaim {
                     slope: -1.0,
                     tolerance: 0.15,
@@ -917,9 +924,10 @@ mod tests {
                         .into(),
                 }),
             }),
-            accuracy: Some(AccuracyReport {
+            accuracy: vec![AccuracyReport {
                 claim: AccuracyClaim {
                     n: 1000,
+                    n_explicit: true,
                     tolerance: 0.02,
                     against: vec![RuleName::Flow, RuleName::Sgd],
                     expect: Some(VerdictKind::Holds),
@@ -930,7 +938,7 @@ mod tests {
                     kind: VerdictKind::Holds,
                     reason: "synthetic".into(),
                 },
-            }),
+            }],
             single_update: None,
             baseline: Some(Baseline {
                 method: "L2 logistic regression (Newton)".into(),
@@ -1001,7 +1009,7 @@ mod tests {
     fn missing_data_is_skipped() {
         let mut s = summary();
         s.distance_fit = None;
-        s.accuracy = None;
+        s.accuracy = Vec::new();
         s.baseline = None;
         for r in s.runs.iter_mut().filter(|r| r.rule == "stdp").skip(2) {
             r.sup_distance_to_flow = None;

@@ -63,7 +63,7 @@ impl LearningEntry<'_> {
         {
             v.push((f.verdict.as_ref().map(|v| v.kind), c.expect));
         }
-        if let Some(a) = &s.accuracy {
+        for a in &s.accuracy {
             v.push((Some(a.verdict.kind), a.claim.expect));
         }
         if let Some(a) = &s.single_update {
@@ -83,8 +83,9 @@ impl LearningEntry<'_> {
 /// samples) an `inconclusive` verdict does not count; `holds` against `fails` always does.
 pub fn differs(v: Option<VerdictKind>, e: Option<VerdictKind>, quick: bool) -> bool {
     match (v, e) {
-        (Some(VerdictKind::Inconclusive), Some(_)) if quick => false,
+        (Some(VerdictKind::Inconclusive) | None, Some(_)) if quick => false,
         (Some(v), Some(e)) => v != e,
+        (None, Some(_)) => true,
         _ => false,
     }
 }
@@ -92,8 +93,8 @@ pub fn differs(v: Option<VerdictKind>, e: Option<VerdictKind>, quick: bool) -> b
 fn mark(v: Option<VerdictKind>, e: Option<VerdictKind>, quick: bool) -> &'static str {
     match (v, e) {
         (Some(a), Some(b)) if a == b => "as expected",
-        (Some(VerdictKind::Inconclusive), Some(_)) if quick => "undecided (quick run)",
-        (Some(_), Some(_)) => "MISMATCH",
+        (Some(VerdictKind::Inconclusive) | None, Some(_)) if quick => "undecided (quick run)",
+        (_, Some(_)) => "MISMATCH",
         _ => "",
     }
 }
@@ -181,14 +182,14 @@ pub fn verdict_table(entries: &[Entry], learning: &[LearningEntry]) -> String {
                 cell(&c.statement),
                 c.slope,
                 c.tolerance,
-                f.fit.slope,
-                fmt_ci(f.fit.ci95),
+                f.fit.as_ref().map_or(f64::NAN, |f| f.slope),
+                f.fit.as_ref().map_or("(no fit)".into(), |f| fmt_ci(f.ci95)),
                 v.map_or("-".into(), |k| format!("**{k}**")),
                 c.expect.map_or("-".into(), |k| k.to_string()),
                 mark(v, c.expect, s.provenance.quick)
             );
         }
-        if let Some(a) = &s.accuracy {
+        for a in &s.accuracy {
             let diffs = a
                 .comparisons
                 .iter()
@@ -243,7 +244,7 @@ pub fn verdict_table(entries: &[Entry], learning: &[LearningEntry]) -> String {
             );
         }
         if s.distance_fit.as_ref().is_none_or(|f| f.claim.is_none())
-            && s.accuracy.is_none()
+            && s.accuracy.is_empty()
             && s.single_update.is_none()
         {
             let _ = writeln!(
@@ -450,17 +451,19 @@ fn learning_section(e: &LearningEntry) -> String {
         if let Some(v) = &f.verdict {
             let _ = writeln!(r, "Verdict: **{}**: {}.\n", v.kind, cell(&v.reason));
         }
-        let _ = writeln!(
-            r,
-            "Fit of E sup_k |theta_stdp - theta_flow|^2 against n: slope {:.4} {} (se {:.4}, Birge ratio {:.2}, weighted r² {:.4}).\n",
-            f.fit.slope,
-            fmt_ci(f.fit.ci95),
-            f.fit.slope_std_error,
-            f.fit.birge_ratio,
-            f.fit.r_squared
-        );
-        r.push_str("| from n | to n | slope | 95% CI |\n|---|---|---|---|\n");
-        for p in &f.fit.pairwise_slopes {
+        if let Some(fit) = &f.fit {
+            let _ = writeln!(
+                r,
+                "Fit of E sup_k |theta_stdp - theta_flow|^2 against n: slope {:.4} {} (se {:.4}, Birge ratio {:.2}, weighted r² {:.4}).\n",
+                fit.slope,
+                fmt_ci(fit.ci95),
+                fit.slope_std_error,
+                fit.birge_ratio,
+                fit.r_squared
+            );
+            r.push_str("| from n | to n | slope | 95% CI |\n|---|---|---|---|\n");
+        }
+        for p in f.fit.iter().flat_map(|f| &f.pairwise_slopes) {
             let _ = writeln!(
                 r,
                 "| {} | {} | {:.3} | {} |",
@@ -471,25 +474,26 @@ fn learning_section(e: &LearningEntry) -> String {
             );
         }
     }
-    let claims = [
-        s.accuracy.as_ref().map(|a| {
+    let claims = s
+        .accuracy
+        .iter()
+        .map(|a| {
             (
                 "Accuracy claim",
                 &a.claim.statement,
                 &a.verdict,
                 &a.comparisons,
             )
-        }),
-        s.single_update.as_ref().map(|a| {
+        })
+        .chain(s.single_update.as_ref().map(|a| {
             (
                 "Single-update claim",
                 &a.claim.statement,
                 &a.verdict,
                 &a.comparisons,
             )
-        }),
-    ];
-    for (name, statement, verdict, comparisons) in claims.into_iter().flatten() {
+        }));
+    for (name, statement, verdict, comparisons) in claims {
         let _ = writeln!(r, "\n{name}: {statement}.\n");
         let _ = writeln!(r, "Verdict: **{}**.\n", verdict.kind);
         r.push_str("| comparison (paired by sample order) | statistic | estimate [95% CI] | pairs | required band | verdict |\n|---|---|---|---|---|---|\n");

@@ -4,11 +4,14 @@ use statrs::distribution::{Beta, ContinuousCDF, Normal, StudentsT};
 /// A mean with its standard error and a two-sided 95% confidence interval.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
-    /// The point estimate.
+    /// The point estimate (null in JSON when not finite).
+    #[serde(with = "crate::serde_nan::scalar")]
     pub mean: f64,
     /// Its standard error.
+    #[serde(with = "crate::serde_nan::scalar")]
     pub std_error: f64,
     /// The 95% confidence interval [lo, hi].
+    #[serde(with = "crate::serde_nan::pair")]
     pub ci95: [f64; 2],
 }
 
