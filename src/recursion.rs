@@ -90,6 +90,7 @@ impl<'a> Trajectory<'a> {
 
 /// Work buffers shared by the batches of one worker, allocated once per run.
 pub struct Workspace {
+    bits: Vec<u64>,
     x: Vec<f64>,
     e: Vec<f64>,
     scratch: Vec<f64>,
@@ -101,6 +102,7 @@ impl Workspace {
     /// Buffers for dimension d.
     pub fn new(d: usize) -> Self {
         Self {
+            bits: vec![0; d * LANES],
             x: vec![0.0; d * LANES],
             e: vec![0.0; d * LANES],
             scratch: vec![0.0; d],
@@ -157,48 +159,46 @@ impl LaneBatch {
         b
     }
 
-    /// Draws U(l) for every lane, one coordinate row at a time: the row's eight random words
-    /// (lane by lane; each lane's stream is consumed in coordinate order, as by [`Trajectory`]),
-    /// then, in an eight-wide pass that the compiler vectorises, U, x = theta + U and exp(-U) by
-    /// the cheapest [`ExpKernel`] accurate to 2 ulp on [-A_n, A_n]. Generating and filling row by
-    /// row lets the scalar 128-bit multiplies of the generators overlap with the vector work of
-    /// the previous row.
+    /// Draws U(l) for every lane: first the random bits, lane by lane in coordinate order (the
+    /// generators are scalar), then, in one vectorisable pass, U, x = theta + U and exp(-U) by
+    /// the cheapest [`ExpKernel`] accurate to 2 ulp on [-A_n, A_n].
     #[inline(always)]
     fn draw(&self, rng: &mut [Pcg64Mcg; LANES], a_n: f64, exp: ExpKernel, ws: &mut Workspace) {
+        let n = self.d * LANES;
+        for i in 0..self.d {
+            let row = &mut ws.bits[i * LANES..(i + 1) * LANES];
+            for b in 0..LANES {
+                row[b] = rng[b].next_u64();
+            }
+        }
+        let (bits, x, e, th) = (
+            &ws.bits[..n],
+            &mut ws.x[..n],
+            &mut ws.e[..n],
+            &self.theta[..n],
+        );
         #[inline(always)]
         fn fill(
-            rng: &mut [Pcg64Mcg; LANES],
+            bits: &[u64],
             x: &mut [f64],
             e: &mut [f64],
             th: &[f64],
             a_n: f64,
             f: impl Fn(f64) -> f64,
         ) {
-            for ((xr, er), tr) in x
-                .chunks_exact_mut(LANES)
-                .zip(e.chunks_exact_mut(LANES))
-                .zip(th.chunks_exact(LANES))
-            {
-                let mut bits = [0u64; LANES];
-                for b in 0..LANES {
-                    bits[b] = rng[b].next_u64();
-                }
-                for b in 0..LANES {
-                    let u = symmetric_uniform(bits[b], a_n);
-                    xr[b] = tr[b] + u;
-                    er[b] = f(-u);
-                }
+            for k in 0..bits.len() {
+                let u = symmetric_uniform(bits[k], a_n);
+                x[k] = th[k] + u;
+                e[k] = f(-u);
             }
         }
-        let n = self.d * LANES;
-        let (x, e, th) = (&mut ws.x[..n], &mut ws.e[..n], &self.theta[..n]);
         match exp {
-            ExpKernel::Taylor6 => fill(rng, x, e, th, a_n, fastmath::exp_taylor::<6>),
-            ExpKernel::Taylor8 => fill(rng, x, e, th, a_n, fastmath::exp_taylor::<8>),
-            ExpKernel::Taylor10 => fill(rng, x, e, th, a_n, fastmath::exp_taylor::<10>),
-            ExpKernel::Taylor13 => fill(rng, x, e, th, a_n, fastmath::exp_taylor::<13>),
-            ExpKernel::Reduced => fill(rng, x, e, th, a_n, fastmath::exp),
-            ExpKernel::Std => fill(rng, x, e, th, a_n, f64::exp),
+            ExpKernel::Taylor6 => fill(bits, x, e, th, a_n, fastmath::exp_taylor::<6>),
+            ExpKernel::Taylor8 => fill(bits, x, e, th, a_n, fastmath::exp_taylor::<8>),
+            ExpKernel::Taylor10 => fill(bits, x, e, th, a_n, fastmath::exp_taylor::<10>),
+            ExpKernel::Taylor13 => fill(bits, x, e, th, a_n, fastmath::exp_taylor::<13>),
+            ExpKernel::Reduced => fill(bits, x, e, th, a_n, fastmath::exp),
+            ExpKernel::Std => fill(bits, x, e, th, a_n, f64::exp),
         }
     }
 
