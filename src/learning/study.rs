@@ -35,13 +35,37 @@ pub struct Prepared {
     pub model: Box<dyn Model>,
     /// Rows in the file.
     pub rows: usize,
+    /// FNV-1a hash of the file's bytes, as read.
+    pub fnv1a: String,
 }
 
 /// Loads and splits the data and builds the model; errors name the file and the fix.
 pub fn prepare(exp: &LearningExperiment) -> Result<Prepared, Error> {
     let d = &exp.data;
     let data = load_csv(&d.file, &d.label)?;
-    let s = split(&data, &d.file, d.test_fraction, d.split_seed, d.standardize)?;
+    let bytes = std::fs::read(&d.file).map_err(|source| Error::Io {
+        path: d.file.clone(),
+        source,
+    })?;
+    let s = split(&data, &d.file, d.test_fraction, d.split_seed, d.standardize).map_err(
+        |e| match e {
+            Error::InvalidValue {
+                key,
+                problem,
+                expected,
+                ..
+            } if key == "test_fraction" => Error::InvalidValue {
+                at: Location {
+                    file: exp.source.clone(),
+                    line_col: None,
+                },
+                key: "data.test_fraction".into(),
+                problem: format!("{problem} (in {})", d.file.display()),
+                expected,
+            },
+            other => other,
+        },
+    )?;
     let p = data.features();
     let k = data.classes.len();
     let bad = |problem: String, expected: &str| Error::InvalidValue {
@@ -89,6 +113,7 @@ pub fn prepare(exp: &LearningExperiment) -> Result<Prepared, Error> {
         split: s,
         model,
         rows: data.len(),
+        fnv1a: fnv1a(&bytes),
     })
 }
 
@@ -1000,7 +1025,6 @@ pub fn run(
     let verdict = combine(&claims);
     let baseline = (p.split.train.classes.len() == 2)
         .then(|| fit_logistic(&p.split.train, &p.split.test, 1.0));
-    let bytes = std::fs::read(&exp.data.file).unwrap_or_default();
     LearningSummary {
         kind: "learning".into(),
         name: exp.name.clone(),
@@ -1017,7 +1041,7 @@ pub fn run(
         },
         dataset: DatasetInfo {
             file: exp.data.file.display().to_string(),
-            fnv1a: fnv1a(&bytes),
+            fnv1a: p.fnv1a.clone(),
             label: exp.data.label.clone(),
             classes: p.split.train.classes.clone(),
             features: p.split.train.features(),

@@ -406,8 +406,40 @@ fn learning_section(e: &LearningEntry) -> String {
         s.parameters,
         s.kappa
     );
-    if let Some(v) = &s.verdict {
-        let _ = writeln!(r, "Verdict: **{}**: {}.\n", v.kind, cell(&v.reason));
+    let expected =
+        |e: Option<VerdictKind>| e.map_or(String::new(), |e| format!(" (expected: {e})"));
+    let mut claims = Vec::new();
+    if let Some(f) = &s.distance_fit
+        && let (Some(c), Some(v)) = (&f.claim, &f.verdict)
+    {
+        claims.push(format!(
+            "- distance to the flow: **{}**{}",
+            v.kind,
+            expected(c.expect)
+        ));
+    }
+    for a in &s.accuracy {
+        let against: Vec<&str> = a.claim.against.iter().map(|r| r.key()).collect();
+        claims.push(format!(
+            "- accuracy against {}: **{}**{}",
+            against.join(" and "),
+            a.verdict.kind,
+            expected(a.claim.expect)
+        ));
+    }
+    if let Some(a) = &s.single_update {
+        claims.push(format!(
+            "- single-update falls short: **{}**{}",
+            a.verdict.kind,
+            expected(a.claim.expect)
+        ));
+    }
+    if !claims.is_empty() {
+        let _ = writeln!(
+            r,
+            "Claims (each detailed below):\n\n{}\n",
+            claims.join("\n")
+        );
     }
     r.push_str(
         "| rule | alpha_n | A_n | replicates | diverged | loss evaluations | gradient evaluations | thread-seconds | final test accuracy [95% CI] | final training loss | E sup \\|theta - theta_flow\\|^2 [95% CI] |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
@@ -495,7 +527,12 @@ fn learning_section(e: &LearningEntry) -> String {
         }));
     for (name, statement, verdict, comparisons) in claims {
         let _ = writeln!(r, "\n{name}: {statement}.\n");
-        let _ = writeln!(r, "Verdict: **{}**.\n", verdict.kind);
+        let _ = writeln!(
+            r,
+            "Verdict: **{}**: {}.\n",
+            verdict.kind,
+            cell(&verdict.reason)
+        );
         r.push_str("| comparison (paired by sample order) | statistic | estimate [95% CI] | pairs | required band | verdict |\n|---|---|---|---|---|---|\n");
         for c in comparisons {
             let band = |x: f64| {
