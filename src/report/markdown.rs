@@ -279,7 +279,12 @@ expected is marked as undecided and does not fail the run; a contradiction does)
         "\nVerdict rule (equivalence test): `holds` if the whole 95% interval of the fitted slope lies \
 inside [claim - tolerance, claim + tolerance] (and below 0 for an error, which must decay); `fails` \
 if it lies entirely outside that band, or entirely at or above 0 for an error; `inconclusive` \
-otherwise. Diverged trajectories cap the verdict at `inconclusive`.\n",
+otherwise. Diverged trajectories cap the verdict at `inconclusive`. Learning experiments use the \
+same rule on other intervals: an accuracy claim `holds` if the 95% interval of the paired mean \
+difference in final test accuracy (STDP minus the reference, on the same sample orders) lies \
+within ± tolerance; the single-update claim `holds` if the Clopper-Pearson interval of the \
+fraction of replicates that end within the tolerance of the flow lies below 1/2, and `fails` if \
+it lies above.\n",
     );
     for e in entries {
         let s = e.summary;
