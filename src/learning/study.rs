@@ -707,6 +707,36 @@ fn distance_fit(exp: &LearningExperiment, runs: &[RunRecord]) -> Option<Distance
     })
 }
 
+/// An undefined estimate with an `inconclusive` verdict saying why.
+fn undecided(reason: String) -> (Estimate, Verdict) {
+    let nan = f64::NAN;
+    (
+        Estimate {
+            mean: nan,
+            std_error: nan,
+            ci95: [nan, nan],
+        },
+        Verdict {
+            kind: VerdictKind::Inconclusive,
+            reason,
+        },
+    )
+}
+
+/// The comparisons' verdicts joined (see [`combine`]), or `inconclusive` with `none` if there are
+/// no comparisons.
+fn combine_comparisons(comparisons: &[Comparison], none: &str) -> Verdict {
+    let named: Vec<(String, &Verdict)> = comparisons
+        .iter()
+        .map(|c| (format!("[{} vs {}]", c.rule, c.reference), &c.verdict))
+        .collect();
+    let refs: Vec<(&str, &Verdict)> = named.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+    combine(&refs).unwrap_or(Verdict {
+        kind: VerdictKind::Inconclusive,
+        reason: none.into(),
+    })
+}
+
 fn paired(a: &RunRecord, b: &RunRecord, band: [f64; 2]) -> Comparison {
     let diffs: Vec<f64> = a
         .final_test_accuracy
@@ -725,17 +755,7 @@ fn paired(a: &RunRecord, b: &RunRecord, band: [f64; 2]) -> Comparison {
         let why = (dropped > 0).then(|| format!("{dropped} replicates diverged"));
         (e, decide_interval(e.ci95, band, &what, why.as_deref()))
     } else {
-        (
-            Estimate {
-                mean: f64::NAN,
-                std_error: f64::NAN,
-                ci95: [f64::NAN, f64::NAN],
-            },
-            Verdict {
-                kind: VerdictKind::Inconclusive,
-                reason: format!("{what}: fewer than 2 pairs without divergence"),
-            },
-        )
+        undecided(format!("{what}: fewer than 2 pairs without divergence"))
     };
     Comparison {
         rule: a.label(),
@@ -784,17 +804,7 @@ fn reaching(a: &RunRecord, b: &RunRecord, tol: f64) -> Comparison {
         }
         (e, v)
     } else {
-        (
-            Estimate {
-                mean: f64::NAN,
-                std_error: f64::NAN,
-                ci95: [f64::NAN, f64::NAN],
-            },
-            Verdict {
-                kind: VerdictKind::Inconclusive,
-                reason: format!("{what}: fewer than 2 replicates of the reference"),
-            },
-        )
+        undecided(format!("{what}: fewer than 2 replicates of the reference"))
     };
     Comparison {
         rule: a.label(),
@@ -842,20 +852,10 @@ fn accuracy_report(claim: &AccuracyClaim, runs: &[RunRecord]) -> AccuracyReport 
             .collect(),
         None => Vec::new(),
     };
-    let named: Vec<(String, &Verdict)> = comparisons
-        .iter()
-        .map(|c| (format!("[{} vs {}]", c.rule, c.reference), &c.verdict))
-        .collect();
-    let verdict = combine(
-        &named
-            .iter()
-            .map(|(n, v)| (n.as_str(), *v))
-            .collect::<Vec<_>>(),
-    )
-    .unwrap_or(Verdict {
-        kind: VerdictKind::Inconclusive,
-        reason: "no comparison could be made (a rule of the claim did not run)".into(),
-    });
+    let verdict = combine_comparisons(
+        &comparisons,
+        "no comparison could be made (a rule of the claim did not run)",
+    );
     AccuracyReport {
         claim: claim.clone(),
         comparisons,
@@ -883,20 +883,7 @@ fn single_update_report(
         .filter(|r| r.rule == "single-update")
         .map(|su| reaching(su, flow, claim.tolerance))
         .collect();
-    let named: Vec<(String, &Verdict)> = comparisons
-        .iter()
-        .map(|c| (format!("[{}]", c.rule), &c.verdict))
-        .collect();
-    let verdict = combine(
-        &named
-            .iter()
-            .map(|(n, v)| (n.as_str(), *v))
-            .collect::<Vec<_>>(),
-    )
-    .unwrap_or(Verdict {
-        kind: VerdictKind::Inconclusive,
-        reason: "no single-update run".into(),
-    });
+    let verdict = combine_comparisons(&comparisons, "no single-update run");
     Some(SingleUpdateReport {
         claim,
         comparisons,
