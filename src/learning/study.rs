@@ -171,12 +171,14 @@ pub struct RunRecord {
     pub diverged: u64,
     /// Samples processed per replicate.
     pub samples: u64,
-    /// Loss evaluations per replicate (the biological budget).
+    /// Loss evaluations of a replicate that runs to the end (the biological budget): STDP uses
+    /// n + 1 per sample, single-update one per update; a diverged replicate stops early.
     pub loss_evaluations: u64,
-    /// Gradient evaluations per replicate (flow and SGD; STDP uses none, its lockstep reference
-    /// flow is not counted).
+    /// Gradient evaluations, mean over the replicates that did not diverge (flow and SGD; the
+    /// flow's step doubling makes it vary with the sample order; STDP uses none).
     pub gradient_evaluations: u64,
-    /// Thread-seconds spent on this rule (all replicates, including the lockstep flow).
+    /// Thread-seconds spent on this rule's updates (all replicates; the reference flow's time is
+    /// the flow run's).
     pub seconds: f64,
     /// The learning curve.
     pub curve: Vec<CurvePoint>,
@@ -508,7 +510,8 @@ impl Context<'_> {
                 }
                 for i in ordered {
                     let st = &mut states[i];
-                    if st.diverged {
+                    // A diverged flow stops being recorded but stays the reference.
+                    if st.diverged && Some(i) != own_flow {
                         continue;
                     }
                     let t0 = Instant::now();
@@ -615,11 +618,23 @@ fn record(
         Rule::SingleUpdate { alpha, .. } => Some(alpha),
         _ => n.map(|n| exp.scaling.alpha_n(n)),
     };
-    let full = reps
-        .iter()
-        .find(|r| !r.diverged)
-        .or(reps.first())
-        .expect("at least 2 replicates");
+    let planned_loss = match rule {
+        Rule::Stdp { n } | Rule::SingleUpdate { n, .. } => total as u64 * (n + 1),
+        _ => 0,
+    };
+    assert!(
+        planned_loss == 0 || ok.iter().all(|r| r.loss_evaluations == planned_loss),
+        "a replicate that ran to the end used other than its planned loss evaluations"
+    );
+    let mean_gradients = if ok.is_empty() {
+        0
+    } else {
+        (ok.iter()
+            .map(|r| r.gradient_evaluations as f64)
+            .sum::<f64>()
+            / ok.len() as f64)
+            .round() as u64
+    };
     RunRecord {
         rule: name.key().into(),
         n,
@@ -631,8 +646,8 @@ fn record(
             Rule::SingleUpdate { n, .. } => (total as u64) * (n + 1),
             _ => total as u64,
         },
-        loss_evaluations: full.loss_evaluations,
-        gradient_evaluations: full.gradient_evaluations,
+        loss_evaluations: planned_loss,
+        gradient_evaluations: mean_gradients,
         seconds: reps.iter().map(|r| r.seconds).sum(),
         curve,
         sup_distance_to_flow,
@@ -678,6 +693,13 @@ fn distance_fit(exp: &LearningExperiment, runs: &[RunRecord]) -> Option<Distance
                 )
             })
             .collect();
+        let mut diverged = diverged;
+        if let Some(f) = runs.iter().find(|r| r.rule == "flow" && r.diverged > 0) {
+            diverged.push(format!(
+                "{} of {} replicates of the reference flow diverged",
+                f.diverged, f.replicates
+            ));
+        }
         let why = (!diverged.is_empty()).then(|| diverged.join("; "));
         match &fit {
             Some(f) if with.len() >= 3 => decide(

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// `curves.csv`: one line per rule, n and checkpoint.
 pub fn curves_csv(s: &LearningSummary) -> String {
     let mut out = String::from(
-        "rule,n,samples_seen,train_loss_mean,train_loss_ci95_lo,train_loss_ci95_hi,\
+        "rule,n,alpha_n,samples_seen,train_loss_mean,train_loss_ci95_lo,train_loss_ci95_hi,\
 test_loss_mean,test_loss_ci95_lo,test_loss_ci95_hi,test_accuracy_mean,test_accuracy_ci95_lo,\
 test_accuracy_ci95_hi,distance_to_flow_mean,distance_to_flow_ci95_lo,distance_to_flow_ci95_hi\n",
     );
@@ -20,9 +20,10 @@ test_accuracy_ci95_hi,distance_to_flow_mean,distance_to_flow_ci95_lo,distance_to
         for p in &r.curve {
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{}",
                 r.rule,
                 r.n.map_or(String::new(), |n| n.to_string()),
+                r.alpha_n.map_or(String::new(), |a| format!("{a:e}")),
                 p.samples_seen,
                 est(&p.train_loss),
                 est(&p.test_loss),
