@@ -39,15 +39,30 @@ const SHAPES: [Shape; 5] = [
 /// Writes every figure that the summary has data for into `dir`, each as `<stem>.png` and
 /// `<stem>.svg`; returns the stems written, in order.
 pub fn draw_all(summary: &Summary, dir: &Path) -> Result<Vec<String>, Error> {
-    type Draw = fn(&Summary, &Path) -> Result<bool, Error>;
-    let all: [(&str, Draw); 6] = [
-        ("error_vs_n", error_vs_n),
-        ("paths", paths),
-        ("kappa_vs_n", kappa_vs_n),
-        ("error_vs_dim", error_vs_dim),
-        ("phase", phase),
-        ("bias_variance", bias_variance),
-    ];
+    draw_each(
+        summary,
+        dir,
+        &[
+            ("error_vs_n", error_vs_n as Draw<Summary>),
+            ("paths", paths),
+            ("kappa_vs_n", kappa_vs_n),
+            ("error_vs_dim", error_vs_dim),
+            ("phase", phase),
+            ("bias_variance", bias_variance),
+        ],
+    )
+}
+
+/// A figure function: draws `<stem>.png` and `<stem>.svg` into the folder, or returns `false`
+/// when the summary has no data for it.
+pub(super) type Draw<S> = fn(&S, &Path) -> Result<bool, Error>;
+
+/// Calls each figure function in order; returns the stems that were written.
+pub(super) fn draw_each<S>(
+    summary: &S,
+    dir: &Path,
+    all: &[(&str, Draw<S>)],
+) -> Result<Vec<String>, Error> {
     let mut written = Vec::new();
     for (stem, draw) in all {
         if draw(summary, dir)? {

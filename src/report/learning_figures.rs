@@ -3,9 +3,9 @@
 //! be read without the report around it.
 
 use super::figures::{
-    Axis, Band, Curve, Dash, Entry, Figure, Glyph, LEGEND_WIDTH, LogLog, P, PALETTE, Points, Pt,
-    SIZE, Shape, bounds, chart, clip_polygon, clip_polyline, header, legend, marker, msg, num,
-    path, power_line, short, slope_text, stroke, text, tick, wedge, wrap, write,
+    Axis, Band, Curve, Dash, Draw, Entry, Figure, Glyph, LEGEND_WIDTH, LogLog, P, PALETTE, Points,
+    Pt, SIZE, Shape, bounds, chart, clip_polygon, clip_polyline, draw_each, header, legend, marker,
+    msg, num, path, power_line, short, slope_text, stroke, text, tick, wedge, wrap, write,
 };
 use crate::error::Error;
 use crate::learning::study::{CurvePoint, LearningSummary, RunRecord};
@@ -18,19 +18,27 @@ use std::path::Path;
 /// Writes every learning figure that the summary has data for into `dir`, each as `<stem>.png`
 /// and `<stem>.svg`; returns the stems written, in order.
 pub fn draw_all(summary: &LearningSummary, dir: &Path) -> Result<Vec<String>, Error> {
-    type Draw = fn(&LearningSummary, &Path) -> Result<bool, Error>;
-    let all: [(&str, Draw); 3] = [
-        ("learning_curves", learning_curves),
-        ("distance_vs_n", distance_vs_n),
-        ("final_accuracy", final_accuracy),
-    ];
-    let mut written = Vec::new();
-    for (stem, draw) in all {
-        if draw(summary, dir)? {
-            written.push(stem.to_string());
-        }
+    draw_each(
+        summary,
+        dir,
+        &[
+            ("learning_curves", learning_curves as Draw<LearningSummary>),
+            ("distance_vs_n", distance_vs_n),
+            ("final_accuracy", final_accuracy),
+        ],
+    )
+}
+
+/// The legend entry of the logistic-regression yardstick at test accuracy `b`.
+fn baseline_entry(b: f64) -> Entry {
+    Entry {
+        glyph: Glyph::Line {
+            color: BASELINE_COLOR.to_rgba(),
+            width: 2,
+            dash: Dash::Dashed,
+        },
+        text: format!("{BASELINE_LABEL} (test accuracy {})", num(b, 3)),
     }
-    Ok(written)
 }
 
 /// `learning_curves`: test accuracy and training loss against samples seen, one line per rule
@@ -433,14 +441,7 @@ impl Figure for CurvesFigure {
             text: "shaded: 95% CI over replicates".into(),
         });
         if let Some(b) = self.baseline {
-            entries.push(Entry {
-                glyph: Glyph::Line {
-                    color: BASELINE_COLOR.to_rgba(),
-                    width: 2,
-                    dash: Dash::Dashed,
-                },
-                text: format!("{BASELINE_LABEL} (test accuracy {})", num(b, 3)),
-            });
+            entries.push(baseline_entry(b));
         }
         legend(&side, &entries, 10)?;
         Ok(())
@@ -779,14 +780,7 @@ impl Figure for AccuracyFigure {
             text: "dot: mean final test accuracy; whisker: its 95% CI over replicates".into(),
         }];
         if let Some(b) = self.baseline {
-            entries.push(Entry {
-                glyph: Glyph::Line {
-                    color: BASELINE_COLOR.to_rgba(),
-                    width: 2,
-                    dash: Dash::Dashed,
-                },
-                text: format!("{BASELINE_LABEL} (test accuracy {})", num(b, 3)),
-            });
+            entries.push(baseline_entry(b));
         }
         if self.rows.iter().any(|r| r.estimate.is_none()) {
             entries.push(Entry {

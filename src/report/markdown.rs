@@ -377,14 +377,7 @@ it lies above.\n",
             }
         }
         r.push('\n');
-        for stem in &e.figures {
-            let _ = writeln!(r, "![{stem}]({}/{stem}.png)\n", s.name);
-        }
-        let _ = writeln!(
-            r,
-            "Seed {}, {} threads, {:.1} s; files in `{}/`.",
-            s.provenance.seed, s.provenance.threads, s.provenance.seconds, s.name
-        );
+        footer(&mut r, &s.name, &e.figures, &s.provenance);
     }
     for e in learning {
         r.push_str(&learning_section(e));
@@ -585,15 +578,20 @@ fn learning_section(e: &LearningEntry) -> String {
         );
     }
     r.push('\n');
-    for stem in &e.figures {
-        let _ = writeln!(r, "![{stem}]({}/{stem}.png)\n", s.name);
+    footer(&mut r, &s.name, &e.figures, &s.provenance);
+    r
+}
+
+/// The figures of an experiment's section and its seed, threads, time and folder.
+fn footer(r: &mut String, name: &str, figures: &[String], p: &crate::analysis::Provenance) {
+    for stem in figures {
+        let _ = writeln!(r, "![{stem}]({name}/{stem}.png)\n");
     }
     let _ = writeln!(
         r,
-        "Seed {}, {} threads, {:.1} s; files in `{}/`.",
-        s.provenance.seed, s.provenance.threads, s.provenance.seconds, s.name
+        "Seed {}, {} threads, {:.1} s; files in `{name}/`.",
+        p.seed, p.threads, p.seconds
     );
-    r
 }
 
 #[cfg(test)]
