@@ -302,9 +302,15 @@ pub fn resume_key(exp: &Experiment) -> String {
         env!("CARGO_PKG_VERSION"),
         option_env!("STDP_FLOW_GIT_COMMIT").unwrap_or("unknown")
     );
+    fnv1a(text.as_bytes())
+}
+
+/// The 64-bit FNV-1a hash of `bytes` as 16 hex digits (Fowler, Noll & Vo; the offset basis and
+/// prime of the 64-bit variant).
+pub fn fnv1a(bytes: &[u8]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
+    for b in bytes {
+        h ^= u64::from(*b);
         h = h.wrapping_mul(0x0000_0100_0000_01B3);
     }
     format!("{h:016x}")

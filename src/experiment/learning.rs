@@ -1,7 +1,7 @@
 //! Learning experiments (`kind = "learning"`): a dataset, a model, the learning rules and the
 //! claims about them. See the README's "Learning experiments" section for the reference.
 
-use super::{Cx, Sec};
+use super::{Cx, Sec, expect};
 use crate::error::{Error, Location};
 use crate::scaling::{LimitError, Scaling, ScalingRule};
 use crate::stats::VerdictKind;
@@ -343,20 +343,6 @@ fn rule_list(cx: &Cx, sec: &mut Sec, key: &'static str) -> Result<Option<Vec<Rul
         out.push(r);
     }
     Ok(Some(out))
-}
-
-fn expect(cx: &Cx, sec: &mut Sec, path: &str) -> Result<Option<VerdictKind>, Error> {
-    let expected = "\"holds\", \"fails\" or \"inconclusive\"";
-    match sec.take("expect") {
-        None => Ok(None),
-        Some(Value::String(s)) => match s.as_str() {
-            "holds" => Ok(Some(VerdictKind::Holds)),
-            "fails" => Ok(Some(VerdictKind::Fails)),
-            "inconclusive" => Ok(Some(VerdictKind::Inconclusive)),
-            _ => Err(cx.invalid(path, format!("unknown value \"{s}\""), expected)),
-        },
-        Some(v) => Err(sec.bad("expect", &v, expected)),
-    }
 }
 
 /// Reads a learning experiment from the top-level table (after `kind` was taken).

@@ -953,6 +953,21 @@ impl<'a> Sec<'a> {
 const MAX_DIM: u64 = 100_000;
 const MAX_TRAJECTORIES: u64 = 100_000_000;
 
+/// Reads an optional `expect` key; `path` is its full key for messages.
+fn expect(cx: &Cx, sec: &mut Sec, path: &str) -> Result<Option<VerdictKind>, Error> {
+    let expected = "\"holds\", \"fails\" or \"inconclusive\"";
+    match sec.take("expect") {
+        None => Ok(None),
+        Some(Value::String(s)) => match s.as_str() {
+            "holds" => Ok(Some(VerdictKind::Holds)),
+            "fails" => Ok(Some(VerdictKind::Fails)),
+            "inconclusive" => Ok(Some(VerdictKind::Inconclusive)),
+            _ => Err(cx.invalid(path, format!("unknown value \"{s}\""), expected)),
+        },
+        Some(v) => Err(sec.bad("expect", &v, expected)),
+    }
+}
+
 fn read_identity(cx: &Cx, top: &mut Sec) -> Result<(String, String, u64), Error> {
     let name = top.string(
         "name",
@@ -1246,22 +1261,7 @@ fn read(cx: &Cx, top: &mut Sec) -> Result<Experiment, Error> {
             Some(Value::Boolean(b)) => b,
             Some(v) => return Err(c.bad("decay", &v, "true or false")),
         };
-        let expect = match c.take("expect") {
-            None => None,
-            Some(Value::String(s)) => Some(match s.as_str() {
-                "holds" => VerdictKind::Holds,
-                "fails" => VerdictKind::Fails,
-                "inconclusive" => VerdictKind::Inconclusive,
-                _ => {
-                    return Err(cx.invalid(
-                        "claim.expect",
-                        format!("unknown value \"{s}\""),
-                        "\"holds\", \"fails\" or \"inconclusive\"",
-                    ));
-                }
-            }),
-            Some(v) => return Err(c.bad("expect", &v, "\"holds\", \"fails\" or \"inconclusive\"")),
-        };
+        let expect = expect(cx, &mut c, "claim.expect")?;
         let statement = c.string(
             "statement",
             Some(""),

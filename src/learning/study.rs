@@ -10,7 +10,7 @@
 use super::baseline::{Baseline, fit_logistic};
 use super::model::{LogisticModel, Model, SoftmaxModel, accuracy};
 use super::{Learner, Rule, Setting, epoch_order};
-use crate::analysis::Provenance;
+use crate::analysis::{Provenance, fnv1a};
 use crate::data::{Split, load_csv, split};
 use crate::error::{Error, Location};
 use crate::experiment::learning::{
@@ -911,15 +911,6 @@ fn single_update_report(
         comparisons,
         verdict,
     })
-}
-
-fn fnv1a(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
 }
 
 /// Trains every rule and replicate (in parallel on the current rayon pool; results do not depend
