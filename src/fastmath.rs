@@ -93,6 +93,19 @@ impl ExpKernel {
             _ => ExpKernel::Std,
         }
     }
+
+    /// exp(x) by this kernel.
+    #[inline]
+    pub fn eval(self, x: f64) -> f64 {
+        match self {
+            ExpKernel::Taylor6 => exp_taylor::<6>(x),
+            ExpKernel::Taylor8 => exp_taylor::<8>(x),
+            ExpKernel::Taylor10 => exp_taylor::<10>(x),
+            ExpKernel::Taylor13 => exp_taylor::<13>(x),
+            ExpKernel::Reduced => exp(x),
+            ExpKernel::Std => x.exp(),
+        }
+    }
 }
 
 /// 1 / (2k + 1) for k = 0..=11: the atanh series.

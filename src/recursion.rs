@@ -90,9 +90,6 @@ impl<'a> Trajectory<'a> {
 
 /// Work buffers shared by the batches of one worker, allocated once per run.
 pub struct Workspace {
-    bits: Vec<u64>,
-    x: Vec<f64>,
-    e: Vec<f64>,
     scratch: Vec<f64>,
     zero: Vec<f64>,
     loss: [f64; LANES],
@@ -102,9 +99,6 @@ impl Workspace {
     /// Buffers for dimension d.
     pub fn new(d: usize) -> Self {
         Self {
-            bits: vec![0; d * LANES],
-            x: vec![0.0; d * LANES],
-            e: vec![0.0; d * LANES],
             scratch: vec![0.0; d],
             zero: vec![0.0; d],
             loss: [0.0; LANES],
@@ -114,17 +108,27 @@ impl Workspace {
 
 /// Up to [`LANES`] trajectories of eq. 3.2 in structure-of-arrays layout: coordinate i of lane b
 /// is at `i * LANES + b`. Lanes at or beyond `lanes` are padding; their values are never read out.
+///
+/// The update is software-pipelined: between updates the batch already holds x = theta + U(l) and
+/// exp(-U(l)) for the coming update l, and the random bits of U(l + 1). One pass over the
+/// coordinates then updates theta, forms x and exp(-U) of the next update from the stored bits and
+/// draws the bits of the one after, so that the scalar 128-bit multiplies of the generators run
+/// alongside the vector arithmetic instead of before it. Each lane still consumes its generator's
+/// words in the same order as [`Trajectory`].
 pub struct LaneBatch {
     lanes: usize,
-    d: usize,
     rng: [Pcg64Mcg; LANES],
     theta: Vec<f64>,
     prev_e: Vec<f64>,
+    e: Vec<f64>,
+    x: Vec<f64>,
+    bits: Vec<u64>,
     prev_loss: [f64; LANES],
 }
 
 impl LaneBatch {
-    /// Starts every lane at theta0 and draws U(0). `rngs` yields one generator per real lane.
+    /// Starts every lane at theta0 and draws U(0), U(1) and the bits of U(2). `rngs` yields one
+    /// generator per real lane.
     pub fn new(
         loss: &dyn Loss,
         theta0: &[f64],
@@ -145,78 +149,41 @@ impl LaneBatch {
         }
         let mut b = Self {
             lanes,
-            d,
             rng,
             theta,
             prev_e: vec![0.0; d * LANES],
+            e: vec![0.0; d * LANES],
+            x: vec![0.0; d * LANES],
+            bits: vec![0; d * LANES],
             prev_loss: [0.0; LANES],
         };
-        let mut rng = b.rng.clone();
-        b.draw(&mut rng, a_n, ExpKernel::for_range(a_n), ws);
-        b.rng = rng;
-        loss.value_lanes(&ws.x, LANES, &mut ws.scratch, &mut b.prev_loss);
-        std::mem::swap(&mut b.prev_e, &mut ws.e);
+        b.draw_bits();
+        b.fill(a_n);
+        loss.value_lanes(&b.x, LANES, &mut ws.scratch, &mut b.prev_loss);
+        std::mem::swap(&mut b.prev_e, &mut b.e);
+        b.draw_bits();
+        b.fill(a_n);
+        b.draw_bits();
         b
     }
 
-    /// Draws U(l) for every lane: first the random bits, lane by lane in coordinate order (the
-    /// generators are scalar), then, in one vectorisable pass, U, x = theta + U and exp(-U) by
-    /// the cheapest [`ExpKernel`] accurate to 2 ulp on [-A_n, A_n].
-    #[inline(always)]
-    fn draw(&self, rng: &mut [Pcg64Mcg; LANES], a_n: f64, exp: ExpKernel, ws: &mut Workspace) {
-        let n = self.d * LANES;
-        for i in 0..self.d {
-            let row = &mut ws.bits[i * LANES..(i + 1) * LANES];
-            for b in 0..LANES {
-                row[b] = rng[b].next_u64();
+    fn draw_bits(&mut self) {
+        for row in self.bits.chunks_exact_mut(LANES) {
+            for (w, r) in row.iter_mut().zip(self.rng.iter_mut()) {
+                *w = r.next_u64();
             }
-        }
-        let (bits, x, e, th) = (
-            &ws.bits[..n],
-            &mut ws.x[..n],
-            &mut ws.e[..n],
-            &self.theta[..n],
-        );
-        #[inline(always)]
-        fn fill(
-            bits: &[u64],
-            x: &mut [f64],
-            e: &mut [f64],
-            th: &[f64],
-            a_n: f64,
-            f: impl Fn(f64) -> f64,
-        ) {
-            for k in 0..bits.len() {
-                let u = symmetric_uniform(bits[k], a_n);
-                x[k] = th[k] + u;
-                e[k] = f(-u);
-            }
-        }
-        match exp {
-            ExpKernel::Taylor6 => fill(bits, x, e, th, a_n, fastmath::exp_taylor::<6>),
-            ExpKernel::Taylor8 => fill(bits, x, e, th, a_n, fastmath::exp_taylor::<8>),
-            ExpKernel::Taylor10 => fill(bits, x, e, th, a_n, fastmath::exp_taylor::<10>),
-            ExpKernel::Taylor13 => fill(bits, x, e, th, a_n, fastmath::exp_taylor::<13>),
-            ExpKernel::Reduced => fill(bits, x, e, th, a_n, fastmath::exp),
-            ExpKernel::Std => fill(bits, x, e, th, a_n, f64::exp),
         }
     }
 
-    /// The bracket of eq. 3.2 times alpha_n, per lane, after [`Self::draw`].
-    #[inline(always)]
-    fn delta<L: Loss + ?Sized>(
-        &mut self,
-        loss: &L,
-        alpha_n: f64,
-        ws: &mut Workspace,
-    ) -> [f64; LANES] {
-        loss.value_lanes(&ws.x, LANES, &mut ws.scratch, &mut ws.loss);
-        let mut delta = [0.0; LANES];
-        for b in 0..LANES {
-            delta[b] = alpha_n * (ws.loss[b] - self.prev_loss[b]);
+    /// x = theta + U and exp(-U) from the stored bits, with `f64::exp`'s replacement chosen as in
+    /// the kernel (start-up only).
+    fn fill(&mut self, a_n: f64) {
+        let exp = ExpKernel::for_range(a_n);
+        for k in 0..self.bits.len() {
+            let u = symmetric_uniform(self.bits[k], a_n);
+            self.x[k] = self.theta[k] + u;
+            self.e[k] = exp.eval(-u);
         }
-        self.prev_loss = ws.loss;
-        delta
     }
 
     /// One update of every lane (the engine uses [`Self::step_measured`]).
@@ -241,7 +208,7 @@ impl LaneBatch {
 
     /// One update of every lane, with the generators held by the caller (`rng`, taken with
     /// [`Self::generators`] and given back with [`Self::set_generators`]), fused with the squared
-    /// distances of the new theta to zl and zr.
+    /// distances of the new theta to zl and zr. `exp` must be `ExpKernel::for_range(a_n)`.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub fn step_measured<L: Loss + ?Sized>(
@@ -251,32 +218,64 @@ impl LaneBatch {
         alpha_n: f64,
         a_n: f64,
         exp: ExpKernel,
-        (zl, zr): (&[f64], &[f64]),
-        (near, far): (&mut [f64; LANES], &mut [f64; LANES]),
+        z: (&[f64], &[f64]),
+        out: (&mut [f64; LANES], &mut [f64; LANES]),
         ws: &mut Workspace,
     ) {
-        self.draw(rng, a_n, exp, ws);
-        let delta = self.delta(loss, alpha_n, ws);
+        loss.value_lanes(&self.x, LANES, &mut ws.scratch, &mut ws.loss);
+        let mut delta = [0.0; LANES];
+        for b in 0..LANES {
+            delta[b] = alpha_n * (ws.loss[b] - self.prev_loss[b]);
+        }
+        self.prev_loss = ws.loss;
+        match exp {
+            ExpKernel::Taylor6 => self.pass(rng, delta, a_n, z, out, fastmath::exp_taylor::<6>),
+            ExpKernel::Taylor8 => self.pass(rng, delta, a_n, z, out, fastmath::exp_taylor::<8>),
+            ExpKernel::Taylor10 => self.pass(rng, delta, a_n, z, out, fastmath::exp_taylor::<10>),
+            ExpKernel::Taylor13 => self.pass(rng, delta, a_n, z, out, fastmath::exp_taylor::<13>),
+            ExpKernel::Reduced => self.pass(rng, delta, a_n, z, out, fastmath::exp),
+            ExpKernel::Std => self.pass(rng, delta, a_n, z, out, f64::exp),
+        }
+        std::mem::swap(&mut self.prev_e, &mut self.e);
+    }
+
+    /// The pipelined pass of [`Self::step_measured`], row by row: theta += delta (e - prev_e) and
+    /// its distances to zl and zr; x and exp(-U) of the next update into `x` and `prev_e` (whose
+    /// old row is no longer needed); then the next bits of that row.
+    #[inline(always)]
+    fn pass(
+        &mut self,
+        rng: &mut [Pcg64Mcg; LANES],
+        delta: [f64; LANES],
+        a_n: f64,
+        (zl, zr): (&[f64], &[f64]),
+        (near, far): (&mut [f64; LANES], &mut [f64; LANES]),
+        f: impl Fn(f64) -> f64,
+    ) {
         let mut dn = [0.0; LANES];
         let mut df = [0.0; LANES];
-        for i in 0..self.d {
-            let row = i * LANES..(i + 1) * LANES;
-            let (th, e, pe) = (
-                &mut self.theta[row.clone()],
-                &ws.e[row.clone()],
-                &self.prev_e[row],
-            );
-            let (a, c) = (zl[i], zr[i]);
+        let rows = (self.theta.as_chunks_mut::<LANES>().0.iter_mut())
+            .zip(self.e.as_chunks::<LANES>().0)
+            .zip(self.prev_e.as_chunks_mut::<LANES>().0.iter_mut())
+            .zip(self.x.as_chunks_mut::<LANES>().0.iter_mut())
+            .zip(self.bits.as_chunks_mut::<LANES>().0.iter_mut())
+            .zip(zl.iter().zip(zr));
+        for (((((th, e), pe), x), bits), (&a, &c)) in rows {
+            let t: [f64; LANES] = std::array::from_fn(|b| th[b] + delta[b] * (e[b] - pe[b]));
+            let u: [f64; LANES] = std::array::from_fn(|b| symmetric_uniform(bits[b], a_n));
             for b in 0..LANES {
-                let t = th[b] + delta[b] * (e[b] - pe[b]);
-                th[b] = t;
-                dn[b] += (t - a) * (t - a);
-                df[b] += (t - c) * (t - c);
+                dn[b] += (t[b] - a) * (t[b] - a);
+                df[b] += (t[b] - c) * (t[b] - c);
+            }
+            *th = t;
+            *x = std::array::from_fn(|b| t[b] + u[b]);
+            *pe = std::array::from_fn(|b| f(-u[b]));
+            for b in 0..LANES {
+                bits[b] = rng[b].next_u64();
             }
         }
         *near = dn;
         *far = df;
-        std::mem::swap(&mut self.prev_e, &mut ws.e);
     }
 
     /// The generators of the lanes (to be held in a local while stepping).
@@ -316,8 +315,11 @@ impl LaneBatch {
     /// finite; the lane's results are discarded).
     pub fn park_lane(&mut self, b: usize, z: &[f64]) {
         for (i, zi) in z.iter().enumerate() {
-            self.theta[i * LANES + b] = *zi;
-            self.prev_e[i * LANES + b] = 1.0;
+            let k = i * LANES + b;
+            self.theta[k] = *zi;
+            self.x[k] = *zi;
+            self.prev_e[k] = 1.0;
+            self.e[k] = 1.0;
         }
         self.prev_loss[b] = 0.0;
     }
