@@ -202,7 +202,7 @@ struct Block<'a> {
 /// The instruction sets the kernel is compiled for; chosen once per point at run time. All
 /// compute the same bits (no fused multiply-add, no reassociation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Isa {
+pub(crate) enum Isa {
     Baseline,
     #[cfg(target_arch = "x86_64")]
     Avx2,
@@ -211,7 +211,8 @@ enum Isa {
 }
 
 impl Isa {
-    fn detect() -> Self {
+    /// The widest instruction set this CPU supports (`STDP_FLOW_NO_SIMD` forces the baseline).
+    pub(crate) fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
             if std::env::var_os("STDP_FLOW_NO_SIMD").is_some() {
@@ -404,20 +405,24 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
     let mut flow_path = vec![0.0; nck * d];
     let blen = block_len(d);
     let mut zbuf = vec![0.0; (blen as usize + 2) * d];
+    let mut znext = zbuf.clone();
     let mut ck_in_block: Vec<(u64, usize)> = Vec::with_capacity(nck);
-    let mut flow_seconds = 0.0;
     let isa = Isa::detect();
-    let mut l0 = 0u64;
-    while l0 <= steps {
+    // The flow at the grid points l0..=l1 + 1 of the block starting at l0 (its last value starts
+    // the next block), the block's l1, and the seconds it took.
+    let flow_block = |flow: &mut Rk4, l0: u64, z: &mut [f64]| {
+        let t0 = std::time::Instant::now();
         let l1 = (l0 + blen - 1).min(steps);
-        let count = (l1 - l0 + 2) as usize;
-        let tf = std::time::Instant::now();
-        zbuf[..d].copy_from_slice(flow.state());
-        for j in 1..count {
+        z[..d].copy_from_slice(flow.state());
+        for j in 1..(l1 - l0 + 2) as usize {
             flow.advance_to(time(l0 + j as u64), spec.substeps);
-            zbuf[j * d..(j + 1) * d].copy_from_slice(flow.state());
+            z[j * d..(j + 1) * d].copy_from_slice(flow.state());
         }
-        flow_seconds += tf.elapsed().as_secs_f64();
+        (l1, t0.elapsed().as_secs_f64())
+    };
+    let (mut l1, mut flow_seconds) = flow_block(&mut flow, 0, &mut zbuf);
+    let mut l0 = 0u64;
+    loop {
         ck_in_block.clear();
         for (k, &lk) in ck_steps.iter().enumerate() {
             if (l0..=l1).contains(&lk) {
@@ -433,14 +438,23 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
             z: &zbuf,
             ck: &ck_in_block,
         };
-        groups
-            .par_iter_mut()
-            .for_each(|g| advance_group(g, spec, &blk, isa));
+        // The next block's flow is integrated while the workers advance this block.
+        let (_, next) = rayon::join(
+            || {
+                groups
+                    .par_iter_mut()
+                    .for_each(|g| advance_group(g, spec, &blk, isa))
+            },
+            || (l1 < steps).then(|| flow_block(&mut flow, l1 + 1, &mut znext)),
+        );
         progress((l1 + 1 - l0) * groups.iter().map(|g| g.size() as u64).sum::<u64>());
-        if l1 == steps {
+        let Some((next_l1, secs)) = next else {
             break;
-        }
+        };
+        flow_seconds += secs;
+        std::mem::swap(&mut zbuf, &mut znext);
         l0 = l1 + 1;
+        l1 = next_l1;
     }
 
     let mut out = PointOutput {

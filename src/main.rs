@@ -106,6 +106,9 @@ enum Command {
         /// Multiply every workload's n by this (1 for the recorded figures).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+        /// Run only the workloads whose name contains this text (e.g. `logistic`).
+        #[arg(long)]
+        only: Option<String>,
     },
     /// Redraw the figures of a results folder from its summary.json, without simulating.
     Plot {
@@ -703,7 +706,12 @@ seed is in its section; every number below is recomputed from simulation.\n",
     }
 }
 
-fn cmd_bench(threads: Option<usize>, json: bool, scale: f64) -> Result<ExitCode, Error> {
+fn cmd_bench(
+    threads: Option<usize>,
+    json: bool,
+    scale: f64,
+    only: Option<String>,
+) -> Result<ExitCode, Error> {
     let (_, k) = pool(threads)?;
     if !(scale > 0.0 && scale <= 100.0) {
         return Err(Error::InvalidValue {
@@ -716,7 +724,26 @@ fn cmd_bench(threads: Option<usize>, json: bool, scale: f64) -> Result<ExitCode,
             expected: "a number in (0, 100]".into(),
         });
     }
-    let results: Vec<_> = stdp_flow::bench::workloads(scale)
+    let workloads: Vec<_> = stdp_flow::bench::workloads(scale)
+        .into_iter()
+        .filter(|w| only.as_deref().is_none_or(|o| w.name.contains(o)))
+        .collect();
+    if workloads.is_empty() {
+        let names: Vec<_> = stdp_flow::bench::workloads(1.0)
+            .iter()
+            .map(|w| w.name)
+            .collect();
+        return Err(Error::InvalidValue {
+            at: Location {
+                file: PathBuf::from("(command line)"),
+                line_col: None,
+            },
+            key: "--only".into(),
+            problem: format!("matches no workload ({:?})", only.unwrap_or_default()),
+            expected: format!("part of one of the names {}", names.join(", ")),
+        });
+    }
+    let results: Vec<_> = workloads
         .iter()
         .map(|w| {
             if !json {
@@ -822,7 +849,8 @@ fn main() -> ExitCode {
             threads,
             json,
             scale,
-        } => cmd_bench(threads, json, scale),
+            only,
+        } => cmd_bench(threads, json, scale, only),
         Command::Plot { dir } => cmd_plot(&dir),
     };
     match result {

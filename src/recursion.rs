@@ -16,7 +16,7 @@
 
 use crate::fastmath::{self, ExpKernel};
 use crate::loss::{LANES, Loss};
-use crate::rng::symmetric_uniform;
+use crate::rng::{PcgLanes, symmetric_uniform, xsl_rr};
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 
@@ -117,12 +117,13 @@ impl Workspace {
 /// words in the same order as [`Trajectory`].
 pub struct LaneBatch {
     lanes: usize,
-    rng: [Pcg64Mcg; LANES],
+    rng: PcgLanes,
     theta: Vec<f64>,
     prev_e: Vec<f64>,
     e: Vec<f64>,
     x: Vec<f64>,
-    bits: Vec<u64>,
+    hi: Vec<u64>,
+    lo: Vec<u64>,
     prev_loss: [f64; LANES],
 }
 
@@ -137,12 +138,7 @@ impl LaneBatch {
         ws: &mut Workspace,
     ) -> Self {
         let d = theta0.len();
-        let mut rng: [Pcg64Mcg; LANES] = std::array::from_fn(|_| Pcg64Mcg::new(0));
-        let mut lanes = 0;
-        for r in rngs.into_iter().take(LANES) {
-            rng[lanes] = r;
-            lanes += 1;
-        }
+        let (rng, lanes) = PcgLanes::new(rngs);
         let mut theta = vec![0.0; d * LANES];
         for i in 0..d {
             theta[i * LANES..(i + 1) * LANES].fill(theta0[i]);
@@ -154,7 +150,8 @@ impl LaneBatch {
             prev_e: vec![0.0; d * LANES],
             e: vec![0.0; d * LANES],
             x: vec![0.0; d * LANES],
-            bits: vec![0; d * LANES],
+            hi: vec![0; d * LANES],
+            lo: vec![0; d * LANES],
             prev_loss: [0.0; LANES],
         };
         b.draw_bits();
@@ -168,10 +165,9 @@ impl LaneBatch {
     }
 
     fn draw_bits(&mut self) {
-        for row in self.bits.chunks_exact_mut(LANES) {
-            for (w, r) in row.iter_mut().zip(self.rng.iter_mut()) {
-                *w = r.next_u64();
-            }
+        let hi = self.hi.as_chunks_mut::<LANES>().0.iter_mut();
+        for (hi, lo) in hi.zip(self.lo.as_chunks_mut::<LANES>().0) {
+            self.rng.advance(hi, lo);
         }
     }
 
@@ -179,8 +175,8 @@ impl LaneBatch {
     /// the kernel (start-up only).
     fn fill(&mut self, a_n: f64) {
         let exp = ExpKernel::for_range(a_n);
-        for k in 0..self.bits.len() {
-            let u = symmetric_uniform(self.bits[k], a_n);
+        for k in 0..self.hi.len() {
+            let u = symmetric_uniform(xsl_rr(self.hi[k], self.lo[k]), a_n);
             self.x[k] = self.theta[k] + u;
             self.e[k] = exp.eval(-u);
         }
@@ -213,7 +209,7 @@ impl LaneBatch {
     #[inline(always)]
     pub fn step_measured<L: Loss + ?Sized>(
         &mut self,
-        rng: &mut [Pcg64Mcg; LANES],
+        rng: &mut PcgLanes,
         loss: &L,
         alpha_n: f64,
         a_n: f64,
@@ -245,7 +241,7 @@ impl LaneBatch {
     #[inline(always)]
     fn pass(
         &mut self,
-        rng: &mut [Pcg64Mcg; LANES],
+        rng: &mut PcgLanes,
         delta: [f64; LANES],
         a_n: f64,
         (zl, zr): (&[f64], &[f64]),
@@ -258,11 +254,13 @@ impl LaneBatch {
             .zip(self.e.as_chunks::<LANES>().0)
             .zip(self.prev_e.as_chunks_mut::<LANES>().0.iter_mut())
             .zip(self.x.as_chunks_mut::<LANES>().0.iter_mut())
-            .zip(self.bits.as_chunks_mut::<LANES>().0.iter_mut())
+            .zip(self.hi.as_chunks_mut::<LANES>().0.iter_mut())
+            .zip(self.lo.as_chunks_mut::<LANES>().0.iter_mut())
             .zip(zl.iter().zip(zr));
-        for (((((th, e), pe), x), bits), (&a, &c)) in rows {
+        for ((((((th, e), pe), x), hi), lo), (&a, &c)) in rows {
             let t: [f64; LANES] = std::array::from_fn(|b| th[b] + delta[b] * (e[b] - pe[b]));
-            let u: [f64; LANES] = std::array::from_fn(|b| symmetric_uniform(bits[b], a_n));
+            let u: [f64; LANES] =
+                std::array::from_fn(|b| symmetric_uniform(xsl_rr(hi[b], lo[b]), a_n));
             for b in 0..LANES {
                 dn[b] += (t[b] - a) * (t[b] - a);
                 df[b] += (t[b] - c) * (t[b] - c);
@@ -270,21 +268,19 @@ impl LaneBatch {
             *th = t;
             *x = std::array::from_fn(|b| t[b] + u[b]);
             *pe = std::array::from_fn(|b| f(-u[b]));
-            for b in 0..LANES {
-                bits[b] = rng[b].next_u64();
-            }
+            rng.advance(hi, lo);
         }
         *near = dn;
         *far = df;
     }
 
     /// The generators of the lanes (to be held in a local while stepping).
-    pub fn generators(&self) -> [Pcg64Mcg; LANES] {
+    pub fn generators(&self) -> PcgLanes {
         self.rng.clone()
     }
 
     /// Gives the generators back after [`Self::step_measured`].
-    pub fn set_generators(&mut self, rng: [Pcg64Mcg; LANES]) {
+    pub fn set_generators(&mut self, rng: PcgLanes) {
         self.rng = rng;
     }
 

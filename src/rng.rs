@@ -6,6 +6,7 @@
 //! "Fast splittable pseudorandom number generators"). Nothing else enters, so results do not depend
 //! on the thread count or on scheduling.
 
+use crate::loss::LANES;
 use rand_pcg::Pcg64Mcg;
 
 /// The SplitMix64 output function: a bijective 64-bit mixer.
@@ -33,18 +34,69 @@ pub fn trajectory_rng(seed: u64, n: u64, dim: u64, index: u64) -> Pcg64Mcg {
     Pcg64Mcg::new(stream_state(seed, n, dim, index))
 }
 
-/// Maps 64 random bits to a uniform on [-a, a]: the top 52 bits k give (2k + 1) 2^-52 - 1, computed
-/// exactly, a grid of 2^52 points symmetric about 0 (k and 2^52 - 1 - k give opposite values),
-/// with mean exactly 0 and strictly inside (-1, 1).
+/// The multiplier of `Pcg64Mcg` (O'Neill 2014, as in `rand_pcg`).
+const PCG_MULTIPLIER: u128 = 0x2360_ED05_1FC6_5DA4_4385_DF64_9FCC_F645;
+
+/// The PCG XSL RR output function of a 128-bit state given as its high and low words.
+#[inline(always)]
+pub fn xsl_rr(hi: u64, lo: u64) -> u64 {
+    (hi ^ lo).rotate_right((hi >> 58) as u32)
+}
+
+/// [`LANES`] `Pcg64Mcg` streams stepped together, with the state transition (a scalar 128-bit
+/// multiply) separated from the output function: [`Self::advance`] stores each new state as two
+/// words, and [`xsl_rr`] turns them into the same 64 bits `Pcg64Mcg::next_u64` returns, in a
+/// form the compiler vectorises across lanes.
+#[derive(Clone, Debug)]
+pub struct PcgLanes {
+    state: [u128; LANES],
+}
+
+impl PcgLanes {
+    /// The streams of `rngs` (at most [`LANES`]; missing lanes get a fixed padding stream) and
+    /// their number.
+    pub fn new(rngs: impl IntoIterator<Item = Pcg64Mcg>) -> (Self, usize) {
+        let mut state = [1u128; LANES];
+        let mut lanes = 0;
+        for r in rngs.into_iter().take(LANES) {
+            state[lanes] = r.state();
+            lanes += 1;
+        }
+        (Self { state }, lanes)
+    }
+
+    /// Steps every lane once and stores the new states' high and low words.
+    #[inline(always)]
+    pub fn advance(&mut self, hi: &mut [u64; LANES], lo: &mut [u64; LANES]) {
+        for b in 0..LANES {
+            let s = self.state[b].wrapping_mul(PCG_MULTIPLIER);
+            self.state[b] = s;
+            hi[b] = (s >> 64) as u64;
+            lo[b] = s as u64;
+        }
+    }
+
+    /// Lane b as a `Pcg64Mcg` at its current position.
+    pub fn lane(&self, b: usize) -> Pcg64Mcg {
+        Pcg64Mcg::new(self.state[b])
+    }
+}
+
+/// Maps 64 random bits to a uniform on [-a, a]: the top 52 bits k give (2k + 1) 2^-52 - 1, times
+/// a, a grid of 2^52 points symmetric about 0 (k and 2^52 - 1 - k give opposite values), with mean
+/// exactly 0 and strictly inside (-1, 1).
 ///
-/// The integer is converted exactly by placing it in the mantissa of 2^52 and subtracting 2^52
-/// (only integer and floating-point operations that vectorise).
+/// Only integer and floating-point operations that vectorise, and a single rounding: k is placed
+/// in the mantissa of 2^52, so K = 2^52 + k exactly; K - 1.5 2^52 = k - 2^51 is exact (Sterbenz)
+/// and adding 1/2 is exact below 2^51, which leaves the one rounded product with a 2^-51 (itself
+/// exact).
 #[inline(always)]
 pub fn symmetric_uniform(bits: u64, a: f64) -> f64 {
     const SCALE: f64 = 1.0 / (1u64 << 51) as f64;
     const TWO52: f64 = 4_503_599_627_370_496.0;
-    let k = f64::from_bits(TWO52.to_bits() | (bits >> 12)) - TWO52;
-    a * ((k + 0.5) * SCALE - 1.0)
+    const MID: f64 = 1.5 * TWO52;
+    let big = f64::from_bits(TWO52.to_bits() | (bits >> 12));
+    ((big - MID) + 0.5) * (a * SCALE)
 }
 
 /// Shuffles `v` in place by Fisher-Yates (Knuth, TAOCP vol. 2, Algorithm 3.4.2 P) with `rng`.
@@ -75,10 +127,30 @@ mod tests {
 
     #[test]
     fn exact_integer_conversion() {
-        for bits in [0u64, 1 << 12, u64::MAX, 0x1234_5678_9abc_def0, 1 << 63] {
-            let direct = 0.7 * (((bits >> 12) as f64 + 0.5) / (1u64 << 51) as f64 - 1.0);
-            assert_eq!(symmetric_uniform(bits, 0.7).to_bits(), direct.to_bits());
+        let mut rng = trajectory_rng(1, 2, 3, 4);
+        let fixed = [0u64, 1 << 12, u64::MAX, 0x1234_5678_9abc_def0, 1 << 63];
+        let random = (0..100_000).map(|_| rng.next_u64());
+        for bits in fixed.into_iter().chain(random) {
+            for a in [0.7, 1.0, 1e-3, 0.007_071_067_811_865_475, 3.3] {
+                let direct = a * (((bits >> 12) as f64 + 0.5) / (1u64 << 51) as f64 - 1.0);
+                assert_eq!(symmetric_uniform(bits, a).to_bits(), direct.to_bits());
+            }
         }
+    }
+
+    #[test]
+    fn pcg_lanes_reproduce_pcg64mcg() {
+        let (mut lanes, n) = PcgLanes::new((0..5).map(|k| trajectory_rng(3, 4, 5, k)));
+        assert_eq!(n, 5);
+        let mut reference: Vec<Pcg64Mcg> = (0..5).map(|k| trajectory_rng(3, 4, 5, k)).collect();
+        let (mut hi, mut lo) = ([0u64; LANES], [0u64; LANES]);
+        for _ in 0..1000 {
+            lanes.advance(&mut hi, &mut lo);
+            for (b, r) in reference.iter_mut().enumerate() {
+                assert_eq!(xsl_rr(hi[b], lo[b]), r.next_u64());
+            }
+        }
+        assert_eq!(lanes.lane(2).next_u64(), reference[2].next_u64());
     }
 
     #[test]
