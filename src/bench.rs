@@ -2,9 +2,9 @@
 //! set by its random numbers (the same generator producing the same count of uniforms on the same
 //! threads, measured in the same run).
 
+use crate::engine::Isa;
 use crate::engine::{PointSpec, group_count, run_point};
 use crate::loss::{LANES, Linear, LogCosh, Logistic, Loss, Quadratic};
-use crate::engine::Isa;
 use crate::rng::{PcgLanes, symmetric_uniform, trajectory_rng, xsl_rr};
 use crate::scaling::{Scaling, ScalingRule};
 use rand::Rng;

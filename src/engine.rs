@@ -8,7 +8,7 @@
 
 use crate::fastmath::ExpKernel;
 use crate::flow::Rk4;
-use crate::loss::{Known, LANES, Loss};
+use crate::loss::{Known, LANES, Loss, RowLoss};
 use crate::recursion::{LaneBatch, Workspace};
 use crate::rng::trajectory_rng;
 use rayon::prelude::*;
@@ -172,6 +172,8 @@ fn block_len(d: usize) -> u64 {
     ((1usize << 18) / d.max(1)).clamp(64, 8192) as u64
 }
 
+/// One worker's share of a point. Aligned like [`LaneBatch`], for the same reason.
+#[repr(align(128))]
 struct Group {
     first: u64,
     batches: Vec<LaneBatch>,
@@ -231,17 +233,22 @@ impl Isa {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn advance_group_avx2<L: Loss + ?Sized>(g: &mut Group, spec: &PointSpec, blk: &Block, loss: &L) {
+fn advance_group_avx2<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk: &Block, loss: &L) {
     advance_group_impl(g, spec, blk, loss);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx2")]
-fn advance_group_avx512<L: Loss + ?Sized>(g: &mut Group, spec: &PointSpec, blk: &Block, loss: &L) {
+fn advance_group_avx512<L: RowLoss + ?Sized>(
+    g: &mut Group,
+    spec: &PointSpec,
+    blk: &Block,
+    loss: &L,
+) {
     advance_group_impl(g, spec, blk, loss);
 }
 
-fn advance_group_isa<L: Loss + ?Sized>(
+fn advance_group_isa<L: RowLoss + ?Sized>(
     g: &mut Group,
     spec: &PointSpec,
     blk: &Block,
@@ -271,7 +278,7 @@ fn advance_group(g: &mut Group, spec: &PointSpec, blk: &Block, isa: Isa) {
 }
 
 #[inline(always)]
-fn advance_group_impl<L: Loss + ?Sized>(g: &mut Group, spec: &PointSpec, blk: &Block, loss: &L) {
+fn advance_group_impl<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk: &Block, loss: &L) {
     let d = spec.theta0.len();
     let bound2 = spec.divergence_bound * spec.divergence_bound;
     let mut near = [0.0; LANES];
@@ -282,6 +289,10 @@ fn advance_group_impl<L: Loss + ?Sized>(g: &mut Group, spec: &PointSpec, blk: &B
         let lanes = batch.lanes();
         let mut ck = blk.ck.iter().peekable();
         let mut rng = batch.generators();
+        // The running sup stays in a local for the block: `g.sup` of groups on other threads may
+        // share its cache lines.
+        let mut sup = [0.0f64; LANES];
+        sup[..lanes].copy_from_slice(&g.sup[base..base + lanes]);
         for l in blk.l0..=blk.l1 {
             let j = (l - blk.l0) as usize;
             let zl = &blk.z[j * d..(j + 1) * d];
@@ -311,8 +322,8 @@ fn advance_group_impl<L: Loss + ?Sized>(g: &mut Group, spec: &PointSpec, blk: &B
                         g.diverged_at[k] = Some(l);
                     }
                     batch.park_lane(b, zl);
-                } else if e > g.sup[k] {
-                    g.sup[k] = e;
+                } else if e > sup[b] {
+                    sup[b] = e;
                 }
             }
             if let Some(&&(lk, kidx)) = ck.peek()
@@ -349,6 +360,7 @@ fn advance_group_impl<L: Loss + ?Sized>(g: &mut Group, spec: &PointSpec, blk: &B
                 }
             }
         }
+        g.sup[base..base + lanes].copy_from_slice(&sup[..lanes]);
         batch.set_generators(rng);
     }
 }

@@ -15,7 +15,7 @@
 //! 1e-11 for the scales used here (|L| < 1e3, A_n > 1e-3).
 
 use crate::fastmath::{self, ExpKernel};
-use crate::loss::{LANES, Loss};
+use crate::loss::{LANES, Loss, RowLoss};
 use crate::rng::{PcgLanes, symmetric_uniform, xsl_rr};
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
@@ -92,7 +92,6 @@ impl<'a> Trajectory<'a> {
 pub struct Workspace {
     scratch: Vec<f64>,
     zero: Vec<f64>,
-    loss: [f64; LANES],
 }
 
 impl Workspace {
@@ -101,7 +100,6 @@ impl Workspace {
         Self {
             scratch: vec![0.0; d],
             zero: vec![0.0; d],
-            loss: [0.0; LANES],
         }
     }
 }
@@ -109,12 +107,18 @@ impl Workspace {
 /// Up to [`LANES`] trajectories of eq. 3.2 in structure-of-arrays layout: coordinate i of lane b
 /// is at `i * LANES + b`. Lanes at or beyond `lanes` are padding; their values are never read out.
 ///
-/// The update is software-pipelined: between updates the batch already holds x = theta + U(l) and
-/// exp(-U(l)) for the coming update l, and the random bits of U(l + 1). One pass over the
-/// coordinates then updates theta, forms x and exp(-U) of the next update from the stored bits and
-/// draws the bits of the one after, so that the scalar 128-bit multiplies of the generators run
-/// alongside the vector arithmetic instead of before it. Each lane still consumes its generator's
-/// words in the same order as [`Trajectory`].
+/// The update is software-pipelined: between updates the batch already holds exp(-U(l)) and the
+/// loss L(theta(l-1) + U(l)) for the coming update l, and the random bits of U(l + 1). One pass
+/// over the coordinates then updates theta, forms x = theta + U and exp(-U) of the next update
+/// from the stored bits, adds x's terms to that update's loss ([`RowLoss`]; other losses get x
+/// stored and [`Loss::value_lanes`] after the pass) and draws the bits of the update after, so
+/// that the scalar 128-bit multiplies of the generators run alongside the vector arithmetic
+/// instead of before it. Each lane still consumes its generator's words in the same order as
+/// [`Trajectory`], and the loss is summed in the same order as [`Loss::value`].
+///
+/// Aligned to 128 bytes (two cache lines, the unit of the adjacent-line prefetcher) so that batches
+/// stepped on different threads never share a line.
+#[repr(align(128))]
 pub struct LaneBatch {
     lanes: usize,
     rng: PcgLanes,
@@ -125,6 +129,7 @@ pub struct LaneBatch {
     hi: Vec<u64>,
     lo: Vec<u64>,
     prev_loss: [f64; LANES],
+    next_loss: [f64; LANES],
 }
 
 impl LaneBatch {
@@ -153,6 +158,7 @@ impl LaneBatch {
             hi: vec![0; d * LANES],
             lo: vec![0; d * LANES],
             prev_loss: [0.0; LANES],
+            next_loss: [0.0; LANES],
         };
         b.draw_bits();
         b.fill(a_n);
@@ -160,6 +166,7 @@ impl LaneBatch {
         std::mem::swap(&mut b.prev_e, &mut b.e);
         b.draw_bits();
         b.fill(a_n);
+        loss.value_lanes(&b.x, LANES, &mut ws.scratch, &mut b.next_loss);
         b.draw_bits();
         b
     }
@@ -207,7 +214,7 @@ impl LaneBatch {
     /// distances of the new theta to zl and zr. `exp` must be `ExpKernel::for_range(a_n)`.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub fn step_measured<L: Loss + ?Sized>(
+    pub fn step_measured<L: RowLoss + ?Sized>(
         &mut self,
         rng: &mut PcgLanes,
         loss: &L,
@@ -218,36 +225,45 @@ impl LaneBatch {
         out: (&mut [f64; LANES], &mut [f64; LANES]),
         ws: &mut Workspace,
     ) {
-        loss.value_lanes(&self.x, LANES, &mut ws.scratch, &mut ws.loss);
-        let mut delta = [0.0; LANES];
-        for b in 0..LANES {
-            delta[b] = alpha_n * (ws.loss[b] - self.prev_loss[b]);
-        }
-        self.prev_loss = ws.loss;
-        match exp {
-            ExpKernel::Taylor6 => self.pass(rng, delta, a_n, z, out, fastmath::exp_taylor::<6>),
-            ExpKernel::Taylor8 => self.pass(rng, delta, a_n, z, out, fastmath::exp_taylor::<8>),
-            ExpKernel::Taylor10 => self.pass(rng, delta, a_n, z, out, fastmath::exp_taylor::<10>),
-            ExpKernel::Taylor13 => self.pass(rng, delta, a_n, z, out, fastmath::exp_taylor::<13>),
-            ExpKernel::Reduced => self.pass(rng, delta, a_n, z, out, fastmath::exp),
-            ExpKernel::Std => self.pass(rng, delta, a_n, z, out, f64::exp),
+        let delta: [f64; LANES] =
+            std::array::from_fn(|b| alpha_n * (self.next_loss[b] - self.prev_loss[b]));
+        self.prev_loss = self.next_loss;
+        let p = (rng, loss, delta, a_n, z, out);
+        let acc = match exp {
+            ExpKernel::Taylor6 => self.pass(p, fastmath::exp_taylor::<6>),
+            ExpKernel::Taylor8 => self.pass(p, fastmath::exp_taylor::<8>),
+            ExpKernel::Taylor10 => self.pass(p, fastmath::exp_taylor::<10>),
+            ExpKernel::Taylor13 => self.pass(p, fastmath::exp_taylor::<13>),
+            ExpKernel::Reduced => self.pass(p, fastmath::exp),
+            ExpKernel::Std => self.pass(p, f64::exp),
+        };
+        if L::ROWS {
+            self.next_loss = loss.finish(&acc);
+        } else {
+            loss.value_lanes(&self.x, LANES, &mut ws.scratch, &mut self.next_loss);
         }
         std::mem::swap(&mut self.prev_e, &mut self.e);
     }
 
     /// The pipelined pass of [`Self::step_measured`], row by row: theta += delta (e - prev_e) and
-    /// its distances to zl and zr; x and exp(-U) of the next update into `x` and `prev_e` (whose
-    /// old row is no longer needed); then the next bits of that row.
+    /// its distances to zl and zr; x and exp(-U) of the next update, x's loss terms added to the
+    /// returned sums (or x stored) and exp(-U) written into `prev_e` (whose old row is no longer
+    /// needed); then the next bits of that row.
+    #[allow(clippy::type_complexity)]
     #[inline(always)]
-    fn pass(
+    fn pass<L: RowLoss + ?Sized>(
         &mut self,
-        rng: &mut PcgLanes,
-        delta: [f64; LANES],
-        a_n: f64,
-        (zl, zr): (&[f64], &[f64]),
-        (near, far): (&mut [f64; LANES], &mut [f64; LANES]),
+        (rng, loss, delta, a_n, (zl, zr), (near, far)): (
+            &mut PcgLanes,
+            &L,
+            [f64; LANES],
+            f64,
+            (&[f64], &[f64]),
+            (&mut [f64; LANES], &mut [f64; LANES]),
+        ),
         f: impl Fn(f64) -> f64,
-    ) {
+    ) -> [f64; LANES] {
+        let mut acc = [0.0; LANES];
         let mut dn = [0.0; LANES];
         let mut df = [0.0; LANES];
         let rows = (self.theta.as_chunks_mut::<LANES>().0.iter_mut())
@@ -257,7 +273,7 @@ impl LaneBatch {
             .zip(self.hi.as_chunks_mut::<LANES>().0.iter_mut())
             .zip(self.lo.as_chunks_mut::<LANES>().0.iter_mut())
             .zip(zl.iter().zip(zr));
-        for ((((((th, e), pe), x), hi), lo), (&a, &c)) in rows {
+        for (i, ((((((th, e), pe), x), hi), lo), (&a, &c))) in rows.enumerate() {
             let t: [f64; LANES] = std::array::from_fn(|b| th[b] + delta[b] * (e[b] - pe[b]));
             let u: [f64; LANES] =
                 std::array::from_fn(|b| symmetric_uniform(xsl_rr(hi[b], lo[b]), a_n));
@@ -266,12 +282,18 @@ impl LaneBatch {
                 df[b] += (t[b] - c) * (t[b] - c);
             }
             *th = t;
-            *x = std::array::from_fn(|b| t[b] + u[b]);
+            let xv: [f64; LANES] = std::array::from_fn(|b| t[b] + u[b]);
+            if L::ROWS {
+                loss.add_row(i, &xv, &mut acc);
+            } else {
+                *x = xv;
+            }
             *pe = std::array::from_fn(|b| f(-u[b]));
             rng.advance(hi, lo);
         }
         *near = dn;
         *far = df;
+        acc
     }
 
     /// The generators of the lanes (to be held in a local while stepping).
@@ -318,6 +340,7 @@ impl LaneBatch {
             self.e[k] = 1.0;
         }
         self.prev_loss[b] = 0.0;
+        self.next_loss[b] = 0.0;
     }
 }
 
@@ -359,67 +382,75 @@ mod tests {
         }
     }
 
-    /// The engine's kernel (`step_measured`, vectorised exp and softplus, every exp kernel) against
-    /// the scalar reference over 10^4 updates, for each built-in loss: within 1e-9 relative.
+    /// The engine's kernel (`step_measured`, vectorised exp and softplus, every exp kernel, the loss
+    /// folded into the pass for built-in losses and through `value_lanes` for `dyn Loss`) against
+    /// the scalar reference over 10^4 updates: within 1e-9 relative, and both kernel forms give
+    /// the same bits.
     #[test]
     fn fused_kernel_matches_scalar_reference_for_every_loss_and_exp() {
         use crate::loss::{Logistic, Quadratic};
         let d = 32;
         let unit = vec![1.0 / (d as f64).sqrt(); d];
-        let losses: Vec<Box<dyn Loss>> = vec![
-            Box::new(LogCosh::new(vec![0.3; d])),
-            Box::new(Quadratic::new(vec![0.5; d], vec![1.5; d])),
-            Box::new(Logistic::new(unit.clone(), -1.0)),
-            Box::new(Linear::new(unit)),
-        ];
-        let theta0 = vec![0.1; d];
-        let z = vec![0.0; d];
-        for loss in &losses {
-            for a_n in [0.01, 0.04, 0.1, 0.3, 0.9] {
-                let alpha_n = 0.002 / a_n;
-                let mut ws = Workspace::new(d);
-                let mut batch = LaneBatch::new(
-                    loss.as_ref(),
-                    &theta0,
-                    a_n,
-                    (0..LANES as u64).map(|k| trajectory_rng(5, 7, 32, k)),
-                    &mut ws,
-                );
-                let mut rng = batch.generators();
-                let mut scalar = Trajectory::new(
-                    loss.as_ref(),
-                    &theta0,
-                    alpha_n,
-                    a_n,
-                    trajectory_rng(5, 7, 32, 3),
-                );
-                let (mut near, mut far) = ([0.0; LANES], [0.0; LANES]);
-                for _ in 0..10_000 {
-                    let exp = ExpKernel::for_range(a_n);
-                    batch.step_measured(
-                        &mut rng,
-                        loss.as_ref(),
-                        alpha_n,
-                        a_n,
-                        exp,
-                        (&z, &z),
-                        (&mut near, &mut far),
-                        &mut ws,
-                    );
-                    scalar.step();
-                }
-                let mut dist = 0.0;
-                for i in 0..d {
-                    let (x, y) = (batch.theta()[i * LANES + 3], scalar.theta()[i]);
-                    assert!(
-                        y.is_finite() && (x - y).abs() <= 1e-9 * y.abs().max(1e-3),
-                        "a_n {a_n}, coordinate {i}: {x} vs {y}"
-                    );
-                    dist += x * x;
-                }
-                assert!((near[3] - dist).abs() <= 1e-12 * dist);
-            }
+        let logcosh = LogCosh::new(vec![0.3; d]);
+        let quadratic = Quadratic::new(vec![0.5; d], vec![1.5; d]);
+        let logistic = Logistic::new(unit.clone(), -1.0);
+        let linear = Linear::new(unit);
+        for a_n in [0.01, 0.04, 0.1, 0.3, 0.9] {
+            check_kernel(&logcosh, a_n);
+            check_kernel(&quadratic, a_n);
+            check_kernel(&logistic, a_n);
+            check_kernel(&linear, a_n);
         }
+    }
+
+    /// Runs the kernel with `loss` as its concrete type and as `dyn Loss`, and the scalar
+    /// reference on lane 3, and compares them.
+    fn check_kernel<L: RowLoss + 'static>(loss: &L, a_n: f64) {
+        let d = loss.dim();
+        let theta0 = vec![0.1; d];
+        let alpha_n = 0.002 / a_n;
+        let z = vec![0.0; d];
+        let run = |dynamic: bool| {
+            let mut ws = Workspace::new(d);
+            let streams = (0..LANES as u64).map(|k| trajectory_rng(5, 7, 32, k));
+            let mut batch = LaneBatch::new(loss, &theta0, a_n, streams, &mut ws);
+            let mut rng = batch.generators();
+            let (mut near, mut far) = ([0.0; LANES], [0.0; LANES]);
+            let exp = ExpKernel::for_range(a_n);
+            for _ in 0..10_000 {
+                let out = (&mut near, &mut far);
+                if dynamic {
+                    let l: &dyn Loss = loss;
+                    batch.step_measured(&mut rng, l, alpha_n, a_n, exp, (&z, &z), out, &mut ws);
+                } else {
+                    batch.step_measured(&mut rng, loss, alpha_n, a_n, exp, (&z, &z), out, &mut ws);
+                }
+            }
+            (batch.theta().to_vec(), near)
+        };
+        let (fused, near) = run(false);
+        let (unfused, _) = run(true);
+        assert!(
+            fused
+                .iter()
+                .zip(&unfused)
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
+            "fused and value_lanes kernels differ at a_n {a_n}"
+        );
+        let mut scalar = Trajectory::new(loss, &theta0, alpha_n, a_n, trajectory_rng(5, 7, 32, 3));
+        for _ in 0..10_000 {
+            scalar.step();
+        }
+        let mut dist = 0.0;
+        for i in 0..d {
+            let (x, y) = (fused[i * LANES + 3], scalar.theta()[i]);
+            assert!(
+                y.is_finite() && (x - y).abs() <= 1e-9 * y.abs().max(1e-3),
+                "a_n {a_n}, coordinate {i}: {x} vs {y}"
+            );
+            dist += x * x;
+        }
+        assert!((near[3] - dist).abs() <= 1e-12 * dist);
     }
 
     /// The mean one-step increment for L = g.theta is -alpha_n c(A_n) g (NOTES.md 3.1).

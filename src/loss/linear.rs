@@ -33,17 +33,22 @@ impl Loss for Linear {
 
     #[inline(always)]
     fn value_lanes(&self, x: &[f64], lanes: usize, _scratch: &mut [f64], out: &mut [f64]) {
-        let mut acc = [0.0; LANES];
-        for (i, g) in self.g.iter().enumerate() {
-            let row = &x[i * LANES..i * LANES + LANES];
-            for b in 0..LANES {
-                acc[b] += g * row[b];
-            }
-        }
-        out[..lanes].copy_from_slice(&acc[..lanes]);
+        super::value_lanes_by_rows(self, x, lanes, out);
     }
 
     fn known(&self) -> super::Known<'_> {
         super::Known::Linear(self)
+    }
+}
+
+impl super::RowLoss for Linear {
+    const ROWS: bool = true;
+
+    #[inline(always)]
+    fn add_row(&self, i: usize, x: &[f64; LANES], acc: &mut [f64; LANES]) {
+        let g = self.g[i];
+        for b in 0..LANES {
+            acc[b] += g * x[b];
+        }
     }
 }

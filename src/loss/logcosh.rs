@@ -35,17 +35,22 @@ impl Loss for LogCosh {
 
     #[inline(always)]
     fn value_lanes(&self, x: &[f64], lanes: usize, _scratch: &mut [f64], out: &mut [f64]) {
-        let mut acc = [0.0; LANES];
-        for (i, c) in self.center.iter().enumerate() {
-            let row = &x[i * LANES..i * LANES + LANES];
-            for b in 0..LANES {
-                acc[b] += log_cosh(row[b] - c);
-            }
-        }
-        out[..lanes].copy_from_slice(&acc[..lanes]);
+        super::value_lanes_by_rows(self, x, lanes, out);
     }
 
     fn known(&self) -> super::Known<'_> {
         super::Known::LogCosh(self)
+    }
+}
+
+impl super::RowLoss for LogCosh {
+    const ROWS: bool = true;
+
+    #[inline(always)]
+    fn add_row(&self, i: usize, x: &[f64; LANES], acc: &mut [f64; LANES]) {
+        let c = self.center[i];
+        for b in 0..LANES {
+            acc[b] += log_cosh(x[b] - c);
+        }
     }
 }

@@ -40,21 +40,27 @@ impl Loss for Logistic {
 
     #[inline(always)]
     fn value_lanes(&self, x: &[f64], lanes: usize, _scratch: &mut [f64], out: &mut [f64]) {
-        let mut m = [0.0; LANES];
-        for (i, xi) in self.x.iter().enumerate() {
-            let row = &x[i * LANES..i * LANES + LANES];
-            for b in 0..LANES {
-                m[b] += xi * row[b];
-            }
-        }
-        let mut v = [0.0; LANES];
-        for b in 0..LANES {
-            v[b] = softplus(-self.y * m[b]);
-        }
-        out[..lanes].copy_from_slice(&v[..lanes]);
+        super::value_lanes_by_rows(self, x, lanes, out);
     }
 
     fn known(&self) -> super::Known<'_> {
         super::Known::Logistic(self)
+    }
+}
+
+impl super::RowLoss for Logistic {
+    const ROWS: bool = true;
+
+    #[inline(always)]
+    fn add_row(&self, i: usize, x: &[f64; LANES], acc: &mut [f64; LANES]) {
+        let xi = self.x[i];
+        for b in 0..LANES {
+            acc[b] += xi * x[b];
+        }
+    }
+
+    #[inline(always)]
+    fn finish(&self, acc: &[f64; LANES]) -> [f64; LANES] {
+        std::array::from_fn(|b| softplus(-self.y * acc[b]))
     }
 }

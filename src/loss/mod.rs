@@ -33,6 +33,45 @@ pub enum Known<'a> {
     Other,
 }
 
+/// A loss that the kernel can evaluate coordinate by coordinate inside its pass over theta, for
+/// every lane at once: L(x) = finish(sum over i of the row terms of x_i), summed in coordinate
+/// order. The built-in losses implement it; `dyn Loss` opts out (`ROWS = false`), and the kernel
+/// then stores x and calls [`Loss::value_lanes`].
+pub trait RowLoss: Loss {
+    /// Whether [`RowLoss::add_row`] and [`RowLoss::finish`] are implemented.
+    const ROWS: bool;
+
+    /// Adds coordinate i's terms at `x` (that coordinate of every lane) to `acc`.
+    #[inline(always)]
+    fn add_row(&self, _i: usize, _x: &[f64; LANES], _acc: &mut [f64; LANES]) {}
+
+    /// The loss of every lane from its accumulated sum.
+    #[inline(always)]
+    fn finish(&self, acc: &[f64; LANES]) -> [f64; LANES] {
+        *acc
+    }
+}
+
+impl RowLoss for dyn Loss + '_ {
+    const ROWS: bool = false;
+}
+
+/// [`Loss::value_lanes`] of a [`RowLoss`], row by row (the kernel folds the same sums into its
+/// pass, so both give the same bits).
+#[inline(always)]
+pub fn value_lanes_by_rows<L: RowLoss>(loss: &L, x: &[f64], lanes: usize, out: &mut [f64]) {
+    let mut acc = [0.0; LANES];
+    for (i, row) in x[..loss.dim() * LANES]
+        .as_chunks::<LANES>()
+        .0
+        .iter()
+        .enumerate()
+    {
+        loss.add_row(i, row, &mut acc);
+    }
+    out[..lanes].copy_from_slice(&loss.finish(&acc)[..lanes]);
+}
+
 /// A differentiable loss on R^d.
 ///
 /// Implement [`Loss::value`] and [`Loss::gradient`]; override [`Loss::value_lanes`] when a

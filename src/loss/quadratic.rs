@@ -46,19 +46,23 @@ impl Loss for Quadratic {
 
     #[inline(always)]
     fn value_lanes(&self, x: &[f64], lanes: usize, _scratch: &mut [f64], out: &mut [f64]) {
-        let mut acc = [0.0; LANES];
-        for i in 0..self.center.len() {
-            let (c, h) = (self.center[i], self.curvature[i]);
-            let row = &x[i * LANES..i * LANES + LANES];
-            for b in 0..LANES {
-                let z = row[b] - c;
-                acc[b] += 0.5 * h * z * z;
-            }
-        }
-        out[..lanes].copy_from_slice(&acc[..lanes]);
+        super::value_lanes_by_rows(self, x, lanes, out);
     }
 
     fn known(&self) -> super::Known<'_> {
         super::Known::Quadratic(self)
+    }
+}
+
+impl super::RowLoss for Quadratic {
+    const ROWS: bool = true;
+
+    #[inline(always)]
+    fn add_row(&self, i: usize, x: &[f64; LANES], acc: &mut [f64; LANES]) {
+        let (c, h) = (self.center[i], self.curvature[i]);
+        for b in 0..LANES {
+            let z = x[b] - c;
+            acc[b] += 0.5 * h * z * z;
+        }
     }
 }
