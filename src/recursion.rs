@@ -191,12 +191,10 @@ impl LaneBatch {
 
     /// One update of every lane (the engine uses [`Self::step_measured`]).
     pub fn step(&mut self, loss: &dyn Loss, alpha_n: f64, a_n: f64, ws: &mut Workspace) {
-        let mut rng = self.rng.clone();
         let zero = std::mem::take(&mut ws.zero);
         let (mut near, mut far) = ([0.0; LANES], [0.0; LANES]);
         let exp = ExpKernel::for_range(a_n);
         self.step_measured(
-            &mut rng,
             loss,
             alpha_n,
             a_n,
@@ -206,17 +204,14 @@ impl LaneBatch {
             ws,
         );
         ws.zero = zero;
-        self.rng = rng;
     }
 
-    /// One update of every lane, with the generators held by the caller (`rng`, taken with
-    /// [`Self::generators`] and given back with [`Self::set_generators`]), fused with the squared
-    /// distances of the new theta to zl and zr. `exp` must be `ExpKernel::for_range(a_n)`.
+    /// One update of every lane, fused with the squared distances of the new theta to zl and zr.
+    /// `exp` must be `ExpKernel::for_range(a_n)`.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub fn step_measured<L: RowLoss + ?Sized>(
         &mut self,
-        rng: &mut PcgLanes,
         loss: &L,
         alpha_n: f64,
         a_n: f64,
@@ -228,7 +223,7 @@ impl LaneBatch {
         let delta: [f64; LANES] =
             std::array::from_fn(|b| alpha_n * (self.next_loss[b] - self.prev_loss[b]));
         self.prev_loss = self.next_loss;
-        let p = (rng, loss, delta, a_n, z, out);
+        let p = (loss, delta, a_n, z, out);
         let acc = match exp {
             ExpKernel::Taylor6 => self.pass(p, fastmath::exp_taylor::<6>),
             ExpKernel::Taylor8 => self.pass(p, fastmath::exp_taylor::<8>),
@@ -253,8 +248,7 @@ impl LaneBatch {
     #[inline(always)]
     fn pass<L: RowLoss + ?Sized>(
         &mut self,
-        (rng, loss, delta, a_n, (zl, zr), (near, far)): (
-            &mut PcgLanes,
+        (loss, delta, a_n, (zl, zr), (near, far)): (
             &L,
             [f64; LANES],
             f64,
@@ -264,6 +258,7 @@ impl LaneBatch {
         f: impl Fn(f64) -> f64,
     ) -> [f64; LANES] {
         let mut acc = [0.0; LANES];
+        let rng = &mut self.rng;
         let mut dn = [0.0; LANES];
         let mut df = [0.0; LANES];
         let rows = (self.theta.as_chunks_mut::<LANES>().0.iter_mut())
@@ -294,16 +289,6 @@ impl LaneBatch {
         *near = dn;
         *far = df;
         acc
-    }
-
-    /// The generators of the lanes (to be held in a local while stepping).
-    pub fn generators(&self) -> PcgLanes {
-        self.rng.clone()
-    }
-
-    /// Gives the generators back after [`Self::step_measured`].
-    pub fn set_generators(&mut self, rng: PcgLanes) {
-        self.rng = rng;
     }
 
     /// The number of real lanes.
@@ -414,16 +399,15 @@ mod tests {
             let mut ws = Workspace::new(d);
             let streams = (0..LANES as u64).map(|k| trajectory_rng(5, 7, 32, k));
             let mut batch = LaneBatch::new(loss, &theta0, a_n, streams, &mut ws);
-            let mut rng = batch.generators();
             let (mut near, mut far) = ([0.0; LANES], [0.0; LANES]);
             let exp = ExpKernel::for_range(a_n);
             for _ in 0..10_000 {
                 let out = (&mut near, &mut far);
                 if dynamic {
                     let l: &dyn Loss = loss;
-                    batch.step_measured(&mut rng, l, alpha_n, a_n, exp, (&z, &z), out, &mut ws);
+                    batch.step_measured(l, alpha_n, a_n, exp, (&z, &z), out, &mut ws);
                 } else {
-                    batch.step_measured(&mut rng, loss, alpha_n, a_n, exp, (&z, &z), out, &mut ws);
+                    batch.step_measured(loss, alpha_n, a_n, exp, (&z, &z), out, &mut ws);
                 }
             }
             (batch.theta().to_vec(), near)
