@@ -176,10 +176,21 @@ pub fn sinh_small(z: f64) -> f64 {
 #[inline(always)]
 pub fn log_cosh(z: f64) -> f64 {
     let a = z.abs();
-    let s = sinh_small(a.min(1.0));
-    let small = 0.5 * log1p_unit(s * s);
-    let big = (a - LN2_HI) - LN2_LO + log1p_unit(exp(-2.0 * a.min(EXP_LIMIT / 2.0)));
+    let (small, big) = (log_cosh_small(a), log_cosh_big(a));
     if a < 1.0 { small } else { big }
+}
+
+/// [`log_cosh`] at a = |z| for a < 1 (finite for any a).
+#[inline(always)]
+pub fn log_cosh_small(a: f64) -> f64 {
+    let s = sinh_small(a.min(1.0));
+    0.5 * log1p_unit(s * s)
+}
+
+/// [`log_cosh`] at a = |z| for a >= 1 (finite for any finite a >= 0).
+#[inline(always)]
+pub fn log_cosh_big(a: f64) -> f64 {
+    (a - LN2_HI) - LN2_LO + log1p_unit(exp(-2.0 * a.min(EXP_LIMIT / 2.0)))
 }
 
 /// softplus(t) = log(1 + exp(t)) = max(t, 0) + log1p(exp(-|t|)), with [`exp`] and

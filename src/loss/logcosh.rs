@@ -48,9 +48,48 @@ impl super::RowLoss for LogCosh {
 
     #[inline(always)]
     fn add_row(&self, i: usize, x: &[f64; LANES], acc: &mut [f64; LANES]) {
+        use crate::fastmath::{log_cosh_big, log_cosh_small};
         let c = self.center[i];
+        let a: [f64; LANES] = std::array::from_fn(|b| (x[b] - c).abs());
+        // The lanes of a batch are usually on the same side of |z| = 1: then one branch of
+        // `log_cosh` suffices, with the same bits.
+        let v: [f64; LANES] = if a.iter().all(|&a| a < 1.0) {
+            std::array::from_fn(|b| log_cosh_small(a[b]))
+        } else if a.iter().all(|&a| a >= 1.0) {
+            std::array::from_fn(|b| log_cosh_big(a[b]))
+        } else {
+            std::array::from_fn(|b| log_cosh(x[b] - c))
+        };
         for b in 0..LANES {
-            acc[b] += log_cosh(x[b] - c);
+            acc[b] += v[b];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loss::RowLoss;
+
+    /// The row form takes one branch when all lanes are on one side of |z| = 1 and both
+    /// otherwise; every case gives the bits of the scalar `log_cosh`, NaN included.
+    #[test]
+    fn row_branches_match_scalar_bits() {
+        let loss = LogCosh::new(vec![0.25]);
+        let small = [0.0, 0.3, -0.5, 1.2, 0.9, 0.25, -0.7, 1.1];
+        let big = [2.0, -1.0, 1.25, 40.0, -300.0, 800.0, 3.0, -0.75];
+        let mixed = [0.0, 2.0, 0.5, -3.0, 1.25, 1.2499, f64::NAN, 0.75];
+        for x in [small, big, mixed] {
+            let mut acc = [0.0; LANES];
+            loss.add_row(0, &x, &mut acc);
+            for b in 0..LANES {
+                let want = log_cosh(x[b] - 0.25);
+                assert!(
+                    acc[b].to_bits() == want.to_bits() || (acc[b].is_nan() && want.is_nan()),
+                    "lane {b}: {} vs {want}",
+                    acc[b]
+                );
+            }
         }
     }
 }
