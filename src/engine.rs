@@ -172,18 +172,13 @@ fn block_len(d: usize) -> u64 {
     ((1usize << 18) / d.max(1)).clamp(64, 8192) as u64
 }
 
-/// The running sup of one batch's lanes, on cache lines of its own (groups on different threads
-/// update theirs at every step).
-#[repr(align(128))]
-struct LaneSup([f64; LANES]);
-
 /// One worker's share of a point. Aligned like [`LaneBatch`], for the same reason.
 #[repr(align(128))]
 struct Group {
     first: u64,
     batches: Vec<LaneBatch>,
     ws: Workspace,
-    sup: Vec<LaneSup>,
+    sup: Vec<f64>,
     terminal_sq: Vec<f64>,
     terminal_theta: Vec<f64>,
     diverged_at: Vec<Option<u64>>,
@@ -289,23 +284,18 @@ fn advance_group_impl<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk:
     let mut near = [0.0; LANES];
     let mut far = [0.0; LANES];
     let exp = ExpKernel::for_range(spec.a_n);
-    let mut ck = blk.ck.iter().peekable();
-    // Update l of every batch before update l + 1 of any: the batches' dependency chains (loss,
-    // then delta, then theta) overlap, and the flow's rows are read once per update.
-    for l in blk.l0..=blk.l1 {
-        let j = (l - blk.l0) as usize;
-        let zl = &blk.z[j * d..(j + 1) * d];
-        let zr = &blk.z[(j + 1) * d..(j + 2) * d];
-        let checkpoint = match ck.peek() {
-            Some(&&(lk, kidx)) if lk == l => {
-                ck.next();
-                Some(kidx)
-            }
-            _ => None,
-        };
-        for (bi, (batch, sup)) in g.batches.iter_mut().zip(&mut g.sup).enumerate() {
-            let base = bi * LANES;
-            let lanes = batch.lanes();
+    for (bi, batch) in g.batches.iter_mut().enumerate() {
+        let base = bi * LANES;
+        let lanes = batch.lanes();
+        let mut ck = blk.ck.iter().peekable();
+        // The running sup stays in a local for the block: `g.sup` of groups on other threads may
+        // share its cache lines.
+        let mut sup = [0.0f64; LANES];
+        sup[..lanes].copy_from_slice(&g.sup[base..base + lanes]);
+        for l in blk.l0..=blk.l1 {
+            let j = (l - blk.l0) as usize;
+            let zl = &blk.z[j * d..(j + 1) * d];
+            let zr = &blk.z[(j + 1) * d..(j + 2) * d];
             if l > 0 {
                 let out = (&mut near, &mut far);
                 batch.step_measured(loss, spec.alpha_n, spec.a_n, exp, (zl, zr), out, &mut g.ws);
@@ -322,11 +312,14 @@ fn advance_group_impl<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk:
                         g.diverged_at[k] = Some(l);
                     }
                     batch.park_lane(b, zl);
-                } else if e > sup.0[b] {
-                    sup.0[b] = e;
+                } else if e > sup[b] {
+                    sup[b] = e;
                 }
             }
-            if let Some(kidx) = checkpoint {
+            if let Some(&&(lk, kidx)) = ck.peek()
+                && lk == l
+            {
+                ck.next();
                 let th = batch.theta();
                 let row = &mut g.path_sum[kidx * d..(kidx + 1) * d];
                 for b in 0..lanes {
@@ -357,6 +350,7 @@ fn advance_group_impl<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk:
                 }
             }
         }
+        g.sup[base..base + lanes].copy_from_slice(&sup[..lanes]);
     }
 }
 
@@ -390,9 +384,7 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
                 first,
                 batches,
                 ws,
-                sup: (0..size.div_ceil(LANES))
-                    .map(|_| LaneSup([0.0; LANES]))
-                    .collect(),
+                sup: vec![0.0; size],
                 terminal_sq: vec![0.0; size],
                 terminal_theta: vec![0.0; size * d],
                 diverged_at: vec![None; size],
@@ -488,8 +480,7 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
         out.group_sizes.push(g.size() as u64);
         for k in 0..g.size() {
             let dv = g.diverged_at[k].is_some();
-            let sup = g.sup[k / LANES].0[k % LANES];
-            out.sup_sq.push(if dv { f64::NAN } else { sup });
+            out.sup_sq.push(if dv { f64::NAN } else { g.sup[k] });
             out.terminal_sq
                 .push(if dv { f64::NAN } else { g.terminal_sq[k] });
         }
