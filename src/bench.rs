@@ -68,6 +68,8 @@ pub struct BenchResult {
     pub n: u64,
     /// Trajectories.
     pub trajectories: u64,
+    /// The instruction set the kernel ran with (`avx512`, `avx2` or `baseline`).
+    pub isa: &'static str,
     /// Threads of the main measurement.
     pub threads: usize,
     /// (n + 1) M d.
@@ -223,6 +225,7 @@ pub fn measure(w: &Workload, threads: usize) -> BenchResult {
         workload: w.name.to_string(),
         dim: d,
         n: w.n,
+        isa: Isa::detect().name(),
         trajectories: w.trajectories,
         threads,
         coordinate_steps,

@@ -213,6 +213,17 @@ pub(crate) enum Isa {
 }
 
 impl Isa {
+    /// Its name in reports.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Isa::Baseline => "baseline",
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => "avx2",
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => "avx512",
+        }
+    }
+
     /// The widest instruction set this CPU supports (`STDP_FLOW_NO_SIMD` forces the baseline).
     pub(crate) fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]

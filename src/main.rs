@@ -758,6 +758,9 @@ fn cmd_bench(
             serde_json::to_string_pretty(&results).expect("serialisable")
         );
     } else {
+        if let Some(r) = results.first() {
+            println!("kernel instruction set: {}", r.isa);
+        }
         println!(
             "{:<16} {:>9} {:>13} {:>11} {:>11} {:>8} {:>9} {:>7}",
             "workload",

@@ -219,3 +219,43 @@ fn plot_redraws_identical_figures() {
     assert_eq!(o.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `bench` reports consistent figures for a small workload, and an unknown `--only` exits with 2.
+#[test]
+fn bench_reports_consistent_figures() {
+    let out = bin()
+        .args(["bench", "--scale", "0.005", "--threads", "1", "--json"])
+        .args(["--only", "logistic"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r["workload"], "logistic d=32");
+    let f = |k: &str| r[k].as_f64().unwrap();
+    assert_eq!(
+        f("coordinate_steps"),
+        (f("n") + 1.0) * f("trajectories") * 32.0
+    );
+    assert!(f("seconds") > 0.0 && f("rng_floor_ns_per_core") > 0.0);
+    let ratio = f("ns_per_step_per_core") / f("rng_floor_ns_per_core");
+    assert!((ratio - f("ratio_to_floor")).abs() <= 1e-9 * ratio);
+    assert!(
+        (f("speedup") - 1.0).abs() < 1e-12,
+        "one thread: speed-up is 1"
+    );
+    assert!(["avx512", "avx2", "baseline"].contains(&r["isa"].as_str().unwrap()));
+
+    let bad = bin()
+        .args(["bench", "--only", "nonesuch"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--only"));
+}
