@@ -5,7 +5,7 @@
 use crate::engine::Isa;
 use crate::engine::{PointSpec, group_count, run_point};
 use crate::loss::{LANES, Linear, LogCosh, Logistic, Loss, Quadratic};
-use crate::rng::{PcgLanes, symmetric_uniform, trajectory_rng, xsl_rr};
+use crate::rng::{PcgLanes, advance_split, symmetric_uniform, trajectory_rng, xsl_rr};
 use crate::scaling::{Scaling, ScalingRule};
 use rand::Rng;
 use rayon::prelude::*;
@@ -82,13 +82,17 @@ pub struct BenchResult {
     pub ns_per_step_per_core: f64,
     /// The same for generating the uniforms alone (the floor).
     pub rng_floor_ns_per_core: f64,
+    /// The same for each implementation of the generator (the floor is the fastest).
+    pub rng_floor_ns_per_core_by_code: Vec<(&'static str, f64)>,
     /// ns_per_step_per_core / rng_floor_ns_per_core.
     pub ratio_to_floor: f64,
     /// Wall seconds on one thread.
     pub seconds_one_thread: f64,
     /// seconds_one_thread / seconds.
     pub speedup: f64,
-    /// Share of the wall time spent integrating the reference flow.
+    /// Share of the one-thread run's time spent integrating the reference flow (with more
+    /// threads the flow of the next block overlaps the kernel, so the share of wall time is
+    /// smaller still).
     pub flow_fraction: f64,
 }
 
@@ -116,31 +120,37 @@ fn spec<'a>(w: &'a Workload, theta0: &'a [f64]) -> PointSpec<'a> {
 }
 
 /// Seconds to draw `count` uniforms on the current pool, in `tasks` tasks of [`LANES`]
-/// `Pcg64Mcg` streams: the cost floor of the kernel, which needs one uniform per
-/// coordinate-step. The floor is the faster of two ways to draw them, both compiled for the
-/// kernel's instruction set: `rand_pcg`'s own `next_u64`, and the kernel's generator code
-/// ([`PcgLanes`] with a vectorised [`xsl_rr`]).
-pub fn rng_floor(count: f64, tasks: u64) -> f64 {
+/// `Pcg64Mcg` streams, by each of three implementations compiled for the kernel's instruction set:
+/// `rand_pcg`'s own `next_u64`, the kernel's generator code ([`PcgLanes`]: scalar multiplies, a
+/// vectorised [`xsl_rr`]), and [`advance_split`] (the multiply from 32-bit partial products in
+/// vector registers). The fastest is the cost floor of the kernel, which needs one uniform per
+/// coordinate-step.
+pub fn rng_floors(count: f64, tasks: u64) -> Vec<(&'static str, f64)> {
     let rows = (count / tasks as f64 / LANES as f64).ceil() as u64;
     let isa = Isa::detect();
-    [FloorCode::RandPcg, FloorCode::Lanes]
-        .into_iter()
-        .map(|code| {
-            let t0 = Instant::now();
-            let total: f64 = (0..tasks)
-                .into_par_iter()
-                .map(|t| floor_task(code, t, rows, isa))
-                .sum();
-            black_box(total);
-            t0.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min)
+    [
+        ("rand_pcg", FloorCode::RandPcg),
+        ("lanes", FloorCode::Lanes),
+        ("split", FloorCode::Split),
+    ]
+    .into_iter()
+    .map(|(name, code)| {
+        let t0 = Instant::now();
+        let total: f64 = (0..tasks)
+            .into_par_iter()
+            .map(|t| floor_task(code, t, rows, isa))
+            .sum();
+        black_box(total);
+        (name, t0.elapsed().as_secs_f64())
+    })
+    .collect()
 }
 
 #[derive(Clone, Copy)]
 enum FloorCode {
     RandPcg,
     Lanes,
+    Split,
 }
 
 fn floor_task(code: FloorCode, task: u64, rows: u64, isa: Isa) -> f64 {
@@ -180,6 +190,15 @@ fn floor_body(code: FloorCode, task: u64, rows: u64) -> f64 {
                 }
             }
         }
+        FloorCode::Split => {
+            let (mut hi, mut lo) = PcgLanes::new(streams).0.words();
+            for _ in 0..rows {
+                advance_split(&mut hi, &mut lo);
+                for b in 0..LANES {
+                    acc[b] += symmetric_uniform(xsl_rr(hi[b], lo[b]), 0.5);
+                }
+            }
+        }
         FloorCode::Lanes => {
             let (mut g, _) = PcgLanes::new(streams);
             let (mut hi, mut lo) = ([0u64; LANES], [0u64; LANES]);
@@ -213,13 +232,14 @@ pub fn measure(w: &Workload, threads: usize) -> BenchResult {
         })
     };
     let (seconds, flow) = timed(threads);
-    let (seconds_one_thread, _) = if threads == 1 {
+    let (seconds_one_thread, flow_one_thread) = if threads == 1 {
         (seconds, flow)
     } else {
         timed(1)
     };
     let coordinate_steps = (w.n + 1) as f64 * w.trajectories as f64 * d as f64;
-    let floor = pool(threads).install(|| rng_floor(coordinate_steps, 8 * threads as u64));
+    let floors = pool(threads).install(|| rng_floors(coordinate_steps, 8 * threads as u64));
+    let floor = floors.iter().map(|f| f.1).fold(f64::INFINITY, f64::min);
     let per_core = |secs: f64| secs * threads as f64 / coordinate_steps * 1e9;
     BenchResult {
         workload: w.name.to_string(),
@@ -233,9 +253,10 @@ pub fn measure(w: &Workload, threads: usize) -> BenchResult {
         steps_per_second: coordinate_steps / seconds,
         ns_per_step_per_core: per_core(seconds),
         rng_floor_ns_per_core: per_core(floor),
+        rng_floor_ns_per_core_by_code: floors.iter().map(|&(n, t)| (n, per_core(t))).collect(),
         ratio_to_floor: seconds / floor,
         seconds_one_thread,
         speedup: seconds_one_thread / seconds,
-        flow_fraction: flow / seconds,
+        flow_fraction: flow_one_thread / seconds_one_thread,
     }
 }

@@ -322,7 +322,7 @@ fn advance_group_impl<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk:
                     if g.diverged_at[k].is_none() {
                         g.diverged_at[k] = Some(l);
                     }
-                    batch.park_lane(b, zl);
+                    batch.park_lane(b, zl, loss, spec.a_n, &mut g.ws);
                 } else if e > sup[b] {
                     sup[b] = e;
                 }

@@ -16,7 +16,7 @@
 
 use crate::fastmath::{self, ExpKernel};
 use crate::loss::{LANES, Loss, RowLoss};
-use crate::rng::{PcgLanes, symmetric_uniform, xsl_rr};
+use crate::rng::{PcgLanes, pcg_rewind, symmetric_uniform, xsl_rr};
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 
@@ -314,18 +314,31 @@ impl LaneBatch {
         }
     }
 
-    /// Replaces lane b by the finite point z (after a divergence, so padding arithmetic stays
-    /// finite; the lane's results are discarded).
-    pub fn park_lane(&mut self, b: usize, z: &[f64]) {
+    /// Replaces lane b by the finite point z after a divergence, so that its arithmetic stays
+    /// finite (the lane's results are not used in estimates). The lane continues exactly as a
+    /// trajectory restarted from theta = z with previous loss 0 and previous exp(-U) = 1 would:
+    /// U of its coming update is recovered from the generator states (stepped back over the d
+    /// draws made since, [`pcg_rewind`]) and its loss recomputed at z + U.
+    pub fn park_lane<L: Loss + ?Sized>(
+        &mut self,
+        b: usize,
+        z: &[f64],
+        loss: &L,
+        a_n: f64,
+        ws: &mut Workspace,
+    ) {
+        let d = z.len();
         for (i, zi) in z.iter().enumerate() {
             let k = i * LANES + b;
+            let state = (u128::from(self.hi[k]) << 64) | u128::from(self.lo[k]);
+            let drawn = pcg_rewind(state, d as u64);
+            let u = symmetric_uniform(xsl_rr((drawn >> 64) as u64, drawn as u64), a_n);
+            ws.scratch[i] = zi + u;
             self.theta[k] = *zi;
-            self.x[k] = *zi;
             self.prev_e[k] = 1.0;
-            self.e[k] = 1.0;
         }
         self.prev_loss[b] = 0.0;
-        self.next_loss[b] = 0.0;
+        self.next_loss[b] = loss.value(&ws.scratch[..d]);
     }
 }
 

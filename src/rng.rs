@@ -80,6 +80,67 @@ impl PcgLanes {
     pub fn lane(&self, b: usize) -> Pcg64Mcg {
         Pcg64Mcg::new(self.state[b])
     }
+
+    /// The current states as high and low words.
+    pub fn words(&self) -> ([u64; LANES], [u64; LANES]) {
+        (
+            std::array::from_fn(|b| (self.state[b] >> 64) as u64),
+            std::array::from_fn(|b| self.state[b] as u64),
+        )
+    }
+}
+
+/// The inverse of [`PCG_MULTIPLIER`] modulo 2^128, by Newton's iteration x <- x (2 - M x), which
+/// doubles the number of correct low bits each time (M odd, so M M = 1 mod 8 to start).
+const PCG_MULTIPLIER_INV: u128 = {
+    let mut x = PCG_MULTIPLIER;
+    let mut k = 0;
+    while k < 7 {
+        x = x.wrapping_mul(2u128.wrapping_sub(PCG_MULTIPLIER.wrapping_mul(x)));
+        k += 1;
+    }
+    x
+};
+
+/// The `Pcg64Mcg` state `steps` draws before `state` (a multiplicative congruential step is
+/// invertible: multiply by the inverse multiplier, raised to `steps` by repeated squaring).
+pub fn pcg_rewind(state: u128, steps: u64) -> u128 {
+    let (mut factor, mut base, mut e) = (1u128, PCG_MULTIPLIER_INV, steps);
+    while e > 0 {
+        if e & 1 == 1 {
+            factor = factor.wrapping_mul(base);
+        }
+        base = base.wrapping_mul(base);
+        e >>= 1;
+    }
+    state.wrapping_mul(factor)
+}
+
+/// Steps N `Pcg64Mcg` states held as high and low words, with the 128-bit multiply built from
+/// 32-bit partial products so that the compiler can run it in vector registers (an alternative
+/// to the scalar multiplies of [`PcgLanes::advance`]; the bench's floor tries both).
+#[inline(always)]
+pub fn advance_split<const N: usize>(hi: &mut [u64; N], lo: &mut [u64; N]) {
+    const M_HI: u64 = (PCG_MULTIPLIER >> 64) as u64;
+    const M_LO: u64 = PCG_MULTIPLIER as u64;
+    for b in 0..N {
+        let (h, l) = (hi[b], lo[b]);
+        hi[b] = h
+            .wrapping_mul(M_LO)
+            .wrapping_add(l.wrapping_mul(M_HI))
+            .wrapping_add(mul_high(l, M_LO));
+        lo[b] = l.wrapping_mul(M_LO);
+    }
+}
+
+/// The high 64 bits of the 128-bit product a b, from four 32 x 32-bit products.
+#[inline(always)]
+fn mul_high(a: u64, b: u64) -> u64 {
+    const LOW: u64 = 0xFFFF_FFFF;
+    let (a0, a1, b0, b1) = (a & LOW, a >> 32, b & LOW, b >> 32);
+    let (p00, p01, p10, p11) = (a0 * b0, a0 * b1, a1 * b0, a1 * b1);
+    let mid = (p00 >> 32) + (p01 & LOW) + (p10 & LOW);
+    p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32)
 }
 
 /// Maps 64 random bits to a uniform on [-a, a]: the top 52 bits k give (2k + 1) 2^-52 - 1, times
@@ -151,6 +212,29 @@ mod tests {
             }
         }
         assert_eq!(lanes.lane(2).next_u64(), reference[2].next_u64());
+        let (mut shi, mut slo) = lanes.words();
+        for _ in 0..1000 {
+            advance_split(&mut shi, &mut slo);
+            lanes.advance(&mut hi, &mut lo);
+            assert_eq!((shi, slo), (hi, lo));
+        }
+        let (mut a, mut b) = ([u64::MAX; LANES], [u64::MAX; LANES]);
+        advance_split(&mut a, &mut b);
+        let s = u128::MAX.wrapping_mul(PCG_MULTIPLIER);
+        assert_eq!((a[0], b[0]), ((s >> 64) as u64, s as u64));
+    }
+
+    #[test]
+    fn rewind_inverts_the_generator() {
+        assert_eq!(PCG_MULTIPLIER.wrapping_mul(PCG_MULTIPLIER_INV), 1);
+        let (mut lanes, _) = PcgLanes::new([trajectory_rng(8, 9, 10, 11)]);
+        let start = lanes.state[0];
+        let (mut hi, mut lo) = ([0u64; LANES], [0u64; LANES]);
+        for steps in 1..=300u64 {
+            lanes.advance(&mut hi, &mut lo);
+            assert_eq!(pcg_rewind(lanes.state[0], steps), start);
+        }
+        assert_eq!(pcg_rewind(start, 0), start);
     }
 
     #[test]

@@ -1,0 +1,141 @@
+//! Regression fingerprints of the engine's output bits.
+//!
+//! Each case runs `engine::run_point` and hashes every number it returns (sups, terminal values
+//! and parameters, divergence steps, the flow's path, the path sums and the sample paths) by
+//! FNV-1a over their bit patterns. The expected values were computed by the plain two-pass
+//! kernel of commit 915d8d7, before the pipelined kernel replaced it. Any change of any output
+//! bit, including those of diverged (parked) lanes and padding, fails here, on 1 and on 2 threads.
+//! If a change of bits is intended (another generator, another exp), recompute the constants and
+//! say why in the commit.
+
+use stdp_flow::engine::{PointOutput, PointSpec, group_count, run_point};
+use stdp_flow::loss::{LogCosh, Logistic, Loss, Quadratic};
+
+fn fnv(h: &mut u64, x: u64) {
+    for byte in x.to_le_bytes() {
+        *h ^= u64::from(byte);
+        *h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+}
+
+fn fingerprint(o: &PointOutput) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let floats = o
+        .sup_sq
+        .iter()
+        .chain(&o.terminal_sq)
+        .chain(&o.terminal_theta)
+        .chain(&o.flow_terminal)
+        .chain(&o.flow_path)
+        .chain(o.group_path_sums.iter().flatten())
+        .chain(o.sample_paths.iter().flatten());
+    for x in floats {
+        fnv(&mut h, x.to_bits());
+    }
+    for d in &o.diverged_at {
+        fnv(&mut h, d.map_or(u64::MAX, |l| l));
+    }
+    for c in o
+        .group_path_counts
+        .iter()
+        .flatten()
+        .chain(&o.checkpoint_steps)
+    {
+        fnv(&mut h, *c);
+    }
+    h
+}
+
+/// A loss the engine knows only as `dyn Loss`: sum of (theta_i - 1/2)^4 / 4.
+struct Quartic(usize);
+
+impl Loss for Quartic {
+    fn dim(&self) -> usize {
+        self.0
+    }
+    fn value(&self, t: &[f64]) -> f64 {
+        t.iter().map(|x| (x - 0.5).powi(4) / 4.0).sum()
+    }
+    fn gradient(&self, t: &[f64], g: &mut [f64]) {
+        for (g, x) in g.iter_mut().zip(t) {
+            *g = (x - 0.5).powi(3);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn case(
+    loss: &dyn Loss,
+    theta0: &[f64],
+    n: u64,
+    m: u64,
+    alpha: f64,
+    a: f64,
+    bound: f64,
+) -> (u64, usize) {
+    let a_n = a / (n as f64).sqrt();
+    let spec = PointSpec {
+        loss,
+        theta0,
+        alpha_n: alpha,
+        a_n,
+        kappa: 2.0 / 3.0 * alpha * a * a,
+        horizon: 1.0,
+        substeps: 1,
+        n,
+        trajectories: m,
+        seed: 2024,
+        checkpoints: 50,
+        divergence_bound: bound,
+        groups: (0, group_count(m)),
+    };
+    let mut prints = [1usize, 2].map(|threads| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let out = run_point(&spec, theta0.len() as u64, &|_| {});
+            let diverged = out.diverged_at.iter().filter(|d| d.is_some()).count();
+            (fingerprint(&out), diverged)
+        })
+    });
+    assert_eq!(prints[0], prints[1], "1 and 2 threads differ");
+    prints.sort();
+    prints[0]
+}
+
+#[test]
+fn engine_output_bits_are_unchanged() {
+    let unit32 = vec![1.0 / 32f64.sqrt(); 32];
+    let logcosh = LogCosh::new(vec![1.0, -0.5, 0.25]);
+    let logistic = Logistic::new(unit32, 1.0);
+    let quadratic = Quadratic::new(vec![1.0; 256], vec![1.0; 256]);
+    let quartic = Quartic(5);
+    let got = [
+        // Crosses two blocks; 37 trajectories leave padding lanes.
+        case(&logcosh, &[0.0; 3], 20_000, 37, 1.0, 1.0, 1e6),
+        case(&logistic, &[0.0; 32], 3000, 16, 1.0, 1.0, 1e6),
+        // Block length 1024: crosses blocks.
+        case(&quadratic, &[0.0; 256], 1500, 9, 1.0, 1.0, 1e6),
+        // Most lanes diverge and are parked.
+        case(&logcosh, &[0.0; 3], 300, 24, 1.0, 1.0, 0.06),
+        // The `dyn Loss` path.
+        case(&quartic, &[0.0; 5], 2000, 11, 1.0, 1.0, 1e6),
+    ];
+    let diverged = got[3].1;
+    assert!(
+        (1..24).contains(&diverged),
+        "the parking case must park some lanes and keep others ({diverged} of 24 diverged)"
+    );
+    let got = got.map(|g| g.0);
+    println!("{got:#018x?}");
+    let want: [u64; 5] = [
+        0x2a69_5e39_1e7f_185c,
+        0x4b5e_70c0_c9cb_b33a,
+        0x425b_d0a4_7c12_25af,
+        0x3e4d_a724_d0e5_0d1f,
+        0x3d91_31d4_4a2f_6af5,
+    ];
+    assert_eq!(got, want);
+}
