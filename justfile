@@ -26,4 +26,4 @@ plot dir="results/theorem1-corrected":
 
 # Kernel throughput against the random-number floor (see README, "Performance").
 bench:
-    cargo run --release -- bench
+    cargo run --release -- bench --repeat 3

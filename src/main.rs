@@ -109,6 +109,9 @@ enum Command {
         /// Run only the workloads whose name contains this text (e.g. `logistic`).
         #[arg(long)]
         only: Option<String>,
+        /// Measure every time this often and keep the fastest (the README's figures use 3).
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
     },
     /// Redraw the figures of a results folder from its summary.json, without simulating.
     Plot {
@@ -711,6 +714,7 @@ fn cmd_bench(
     json: bool,
     scale: f64,
     only: Option<String>,
+    repeat: usize,
 ) -> Result<ExitCode, Error> {
     let (_, k) = pool(threads)?;
     if !(scale > 0.0 && scale <= 100.0) {
@@ -722,6 +726,17 @@ fn cmd_bench(
             key: "--scale".into(),
             problem: format!("is {scale}"),
             expected: "a number in (0, 100]".into(),
+        });
+    }
+    if !(1..=100).contains(&repeat) {
+        return Err(Error::InvalidValue {
+            at: Location {
+                file: PathBuf::from("(command line)"),
+                line_col: None,
+            },
+            key: "--repeat".into(),
+            problem: format!("is {repeat}"),
+            expected: "a whole number from 1 to 100".into(),
         });
     }
     let workloads: Vec<_> = stdp_flow::bench::workloads(scale)
@@ -749,7 +764,7 @@ fn cmd_bench(
             if !json {
                 eprintln!("measuring {} ...", w.name);
             }
-            stdp_flow::bench::measure(w, k)
+            stdp_flow::bench::measure(w, k, repeat)
         })
         .collect();
     if json {
@@ -853,7 +868,8 @@ fn main() -> ExitCode {
             json,
             scale,
             only,
-        } => cmd_bench(threads, json, scale, only),
+            repeat,
+        } => cmd_bench(threads, json, scale, only, repeat),
         Command::Plot { dir } => cmd_plot(&dir),
     };
     match result {

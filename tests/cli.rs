@@ -220,11 +220,21 @@ fn plot_redraws_identical_figures() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
-/// `bench` reports consistent figures for a small workload, and an unknown `--only` exits with 2.
+/// `bench` reports consistent figures for a small workload; an unknown `--only` or a zero
+/// `--repeat` exits with 2.
 #[test]
 fn bench_reports_consistent_figures() {
     let out = bin()
-        .args(["bench", "--scale", "0.005", "--threads", "1", "--json"])
+        .args([
+            "bench",
+            "--scale",
+            "0.005",
+            "--threads",
+            "1",
+            "--json",
+            "--repeat",
+            "2",
+        ])
         .args(["--only", "logistic"])
         .output()
         .unwrap();
@@ -252,10 +262,12 @@ fn bench_reports_consistent_figures() {
     );
     assert!(["avx512", "avx2", "baseline"].contains(&r["isa"].as_str().unwrap()));
 
-    let bad = bin()
-        .args(["bench", "--only", "nonesuch"])
-        .output()
-        .unwrap();
-    assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("--only"));
+    for (args, key) in [
+        (["--only", "nonesuch"], "--only"),
+        (["--repeat", "0"], "--repeat"),
+    ] {
+        let bad = bin().arg("bench").args(args).output().unwrap();
+        assert_eq!(bad.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&bad.stderr).contains(key));
+    }
 }
