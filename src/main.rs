@@ -213,18 +213,27 @@ fn total_work(exp: &Experiment) -> u64 {
         .sum()
 }
 
+/// An invalid command-line value: the flag, what is wrong with it and what is expected.
+fn flag_error(key: &str, problem: impl Into<String>, expected: impl Into<String>) -> Error {
+    Error::InvalidValue {
+        at: Location {
+            file: PathBuf::from("(command line)"),
+            line_col: None,
+        },
+        key: key.into(),
+        problem: problem.into(),
+        expected: expected.into(),
+    }
+}
+
 fn pool(threads: Option<usize>) -> Result<(rayon::ThreadPool, usize), Error> {
     let n = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if n == 0 {
-        return Err(Error::InvalidValue {
-            at: Location {
-                file: PathBuf::from("(command line)"),
-                line_col: None,
-            },
-            key: "--threads".into(),
-            problem: "is 0".into(),
-            expected: "a positive number of threads".into(),
-        });
+        return Err(flag_error(
+            "--threads",
+            "is 0",
+            "a positive number of threads",
+        ));
     }
     let p = rayon::ThreadPoolBuilder::new()
         .num_threads(n)
@@ -718,26 +727,18 @@ fn cmd_bench(
 ) -> Result<ExitCode, Error> {
     let (_, k) = pool(threads)?;
     if !(scale > 0.0 && scale <= 100.0) {
-        return Err(Error::InvalidValue {
-            at: Location {
-                file: PathBuf::from("(command line)"),
-                line_col: None,
-            },
-            key: "--scale".into(),
-            problem: format!("is {scale}"),
-            expected: "a number in (0, 100]".into(),
-        });
+        return Err(flag_error(
+            "--scale",
+            format!("is {scale}"),
+            "a number in (0, 100]",
+        ));
     }
     if !(1..=100).contains(&repeat) {
-        return Err(Error::InvalidValue {
-            at: Location {
-                file: PathBuf::from("(command line)"),
-                line_col: None,
-            },
-            key: "--repeat".into(),
-            problem: format!("is {repeat}"),
-            expected: "a whole number from 1 to 100".into(),
-        });
+        return Err(flag_error(
+            "--repeat",
+            format!("is {repeat}"),
+            "a whole number from 1 to 100",
+        ));
     }
     let workloads: Vec<_> = stdp_flow::bench::workloads(scale)
         .into_iter()
@@ -748,15 +749,11 @@ fn cmd_bench(
             .iter()
             .map(|w| w.name)
             .collect();
-        return Err(Error::InvalidValue {
-            at: Location {
-                file: PathBuf::from("(command line)"),
-                line_col: None,
-            },
-            key: "--only".into(),
-            problem: format!("matches no workload ({:?})", only.unwrap_or_default()),
-            expected: format!("part of one of the names {}", names.join(", ")),
-        });
+        return Err(flag_error(
+            "--only",
+            format!("matches no workload ({:?})", only.unwrap_or_default()),
+            format!("part of one of the names {}", names.join(", ")),
+        ));
     }
     let results: Vec<_> = workloads
         .iter()
