@@ -288,6 +288,18 @@ fn advance_group(g: &mut Group, spec: &PointSpec, blk: &Block, isa: Isa) {
     }
 }
 
+/// How many batches a worker advances together, update by update: about 32 coordinates' worth
+/// (at most [`MAX_INTERLEAVE`]), so that the rows of all of them stay in the L1 cache. Between
+/// two updates a batch waits for its loss, a chain of dependent operations as long as a whole
+/// pass when d is small; with other batches in turn the core has independent work meanwhile.
+/// Only the order of independent work changes, not a bit of any result.
+fn interleave(d: usize) -> usize {
+    (32 / d.max(1)).clamp(1, MAX_INTERLEAVE)
+}
+
+/// The most batches [`interleave`] puts together.
+const MAX_INTERLEAVE: usize = 4;
+
 #[inline(always)]
 fn advance_group_impl<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk: &Block, loss: &L) {
     let d = spec.theta0.len();
@@ -295,73 +307,96 @@ fn advance_group_impl<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk:
     let mut near = [0.0; LANES];
     let mut far = [0.0; LANES];
     let exp = ExpKernel::for_range(spec.a_n);
-    for (bi, batch) in g.batches.iter_mut().enumerate() {
-        let base = bi * LANES;
-        let lanes = batch.lanes();
+    let together = interleave(d);
+    for (ci, chunk) in g.batches.chunks_mut(together).enumerate() {
+        let base0 = ci * together * LANES;
+        // The running sups stay in locals for the block: `g.sup` of groups on other threads may
+        // share their cache lines.
+        let mut sup = [[0.0f64; LANES]; MAX_INTERLEAVE];
+        for (j, batch) in chunk.iter().enumerate() {
+            let base = base0 + j * LANES;
+            sup[j][..batch.lanes()].copy_from_slice(&g.sup[base..base + batch.lanes()]);
+        }
         let mut ck = blk.ck.iter().peekable();
-        // The running sup stays in a local for the block: `g.sup` of groups on other threads may
-        // share its cache lines.
-        let mut sup = [0.0f64; LANES];
-        sup[..lanes].copy_from_slice(&g.sup[base..base + lanes]);
         for l in blk.l0..=blk.l1 {
-            let j = (l - blk.l0) as usize;
-            let zl = &blk.z[j * d..(j + 1) * d];
-            let zr = &blk.z[(j + 1) * d..(j + 2) * d];
-            if l > 0 {
-                let out = (&mut near, &mut far);
-                batch.step_measured(loss, spec.alpha_n, spec.a_n, exp, (zl, zr), out, &mut g.ws);
-            } else {
-                batch.sq_dist(zl, &mut near);
-                batch.sq_dist(zr, &mut far);
-            }
-            for b in 0..lanes {
-                let k = base + b;
-                let e = near[b].max(far[b]);
-                // `!(x <= bound)` is also true for NaN.
-                if !(near[b] <= bound2 && far[b] <= bound2) {
-                    if g.diverged_at[k].is_none() {
-                        g.diverged_at[k] = Some(l);
-                    }
-                    batch.park_lane(b, zl, loss, spec.a_n, &mut g.ws);
-                } else if e > sup[b] {
-                    sup[b] = e;
+            let jz = (l - blk.l0) as usize;
+            let zl = &blk.z[jz * d..(jz + 1) * d];
+            let zr = &blk.z[(jz + 1) * d..(jz + 2) * d];
+            let checkpoint = match ck.peek() {
+                Some(&&(lk, kidx)) if lk == l => {
+                    ck.next();
+                    Some(kidx)
                 }
-            }
-            if let Some(&&(lk, kidx)) = ck.peek()
-                && lk == l
-            {
-                ck.next();
-                let th = batch.theta();
-                let row = &mut g.path_sum[kidx * d..(kidx + 1) * d];
-                for b in 0..lanes {
-                    if g.diverged_at[base + b].is_none() {
-                        g.path_count[kidx] += 1;
-                        for i in 0..d {
-                            row[i] += th[i * LANES + b];
-                        }
-                    }
-                    let global = g.first + (base + b) as u64;
-                    if global < SAMPLE_PATHS {
-                        let s =
-                            &mut g.samples[(global - g.first) as usize][kidx * d..(kidx + 1) * d];
-                        for i in 0..d {
-                            s[i] = th[i * LANES + b];
-                        }
-                    }
+                _ => None,
+            };
+            for (j, batch) in chunk.iter_mut().enumerate() {
+                let base = base0 + j * LANES;
+                let lanes = batch.lanes();
+                let sup = &mut sup[j];
+                if l > 0 {
+                    let out = (&mut near, &mut far);
+                    batch.step_measured(
+                        loss,
+                        spec.alpha_n,
+                        spec.a_n,
+                        exp,
+                        (zl, zr),
+                        out,
+                        &mut g.ws,
+                    );
+                } else {
+                    batch.sq_dist(zl, &mut near);
+                    batch.sq_dist(zr, &mut far);
                 }
-            }
-            if l == blk.steps {
-                let th = batch.theta();
                 for b in 0..lanes {
                     let k = base + b;
-                    g.terminal_sq[k] = far[b];
-                    for i in 0..d {
-                        g.terminal_theta[k * d + i] = th[i * LANES + b];
+                    let e = near[b].max(far[b]);
+                    // `!(x <= bound)` is also true for NaN.
+                    if !(near[b] <= bound2 && far[b] <= bound2) {
+                        if g.diverged_at[k].is_none() {
+                            g.diverged_at[k] = Some(l);
+                        }
+                        batch.park_lane(b, zl, loss, spec.a_n, &mut g.ws);
+                    } else if e > sup[b] {
+                        sup[b] = e;
+                    }
+                }
+                if let Some(kidx) = checkpoint {
+                    let th = batch.theta();
+                    let row = &mut g.path_sum[kidx * d..(kidx + 1) * d];
+                    for b in 0..lanes {
+                        if g.diverged_at[base + b].is_none() {
+                            g.path_count[kidx] += 1;
+                            for i in 0..d {
+                                row[i] += th[i * LANES + b];
+                            }
+                        }
+                        let global = g.first + (base + b) as u64;
+                        if global < SAMPLE_PATHS {
+                            let s = &mut g.samples[(global - g.first) as usize]
+                                [kidx * d..(kidx + 1) * d];
+                            for i in 0..d {
+                                s[i] = th[i * LANES + b];
+                            }
+                        }
+                    }
+                }
+                if l == blk.steps {
+                    let th = batch.theta();
+                    for b in 0..lanes {
+                        let k = base + b;
+                        g.terminal_sq[k] = far[b];
+                        for i in 0..d {
+                            g.terminal_theta[k * d + i] = th[i * LANES + b];
+                        }
                     }
                 }
             }
         }
-        g.sup[base..base + lanes].copy_from_slice(&sup[..lanes]);
+        for (j, batch) in chunk.iter().enumerate() {
+            let base = base0 + j * LANES;
+            g.sup[base..base + batch.lanes()].copy_from_slice(&sup[j][..batch.lanes()]);
+        }
     }
 }
 

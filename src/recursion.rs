@@ -104,6 +104,42 @@ impl Workspace {
     }
 }
 
+/// One row of a [`LaneBatch`] array: the [`LANES`] lanes of one coordinate, on one cache line.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line<T>([T; LANES]);
+
+/// A structure-of-arrays array of a [`LaneBatch`]: d rows of [`LANES`] values, each row on its own
+/// 64-byte line so that a row is one aligned vector load (a `Vec<f64>` is only 16-byte aligned,
+/// and a row split across two lines costs two accesses). Reads and writes as a flat slice.
+#[derive(Clone)]
+struct Rows<T>(Vec<Line<T>>);
+
+impl<T: Copy> Rows<T> {
+    const FLAT: () = assert!(std::mem::size_of::<Line<T>>() == LANES * std::mem::size_of::<T>());
+
+    fn new(d: usize, value: T) -> Self {
+        let () = Self::FLAT;
+        Self(vec![Line([value; LANES]); d])
+    }
+}
+
+impl<T> std::ops::Deref for Rows<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        // SAFETY: `Line<T>` is `repr(C)` around `[T; LANES]` with no padding (`Rows::FLAT`), so
+        // the lines are one contiguous, initialised `[T]` of LANES times their number.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast(), self.0.len() * LANES) }
+    }
+}
+
+impl<T> std::ops::DerefMut for Rows<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        // SAFETY: as in `deref`, and the borrow is unique.
+        unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast(), self.0.len() * LANES) }
+    }
+}
+
 /// Up to [`LANES`] trajectories of eq. 3.2 in structure-of-arrays layout: coordinate i of lane b
 /// is at `i * LANES + b`. Lanes at or beyond `lanes` are padding; their values are never read out.
 ///
@@ -122,12 +158,12 @@ impl Workspace {
 pub struct LaneBatch {
     lanes: usize,
     rng: PcgLanes,
-    theta: Vec<f64>,
-    prev_e: Vec<f64>,
-    e: Vec<f64>,
-    x: Vec<f64>,
-    hi: Vec<u64>,
-    lo: Vec<u64>,
+    theta: Rows<f64>,
+    prev_e: Rows<f64>,
+    e: Rows<f64>,
+    x: Rows<f64>,
+    hi: Rows<u64>,
+    lo: Rows<u64>,
     prev_loss: [f64; LANES],
     next_loss: [f64; LANES],
 }
@@ -144,7 +180,7 @@ impl LaneBatch {
     ) -> Self {
         let d = theta0.len();
         let (rng, lanes) = PcgLanes::new(rngs);
-        let mut theta = vec![0.0; d * LANES];
+        let mut theta = Rows::new(d, 0.0);
         for i in 0..d {
             theta[i * LANES..(i + 1) * LANES].fill(theta0[i]);
         }
@@ -152,11 +188,11 @@ impl LaneBatch {
             lanes,
             rng,
             theta,
-            prev_e: vec![0.0; d * LANES],
-            e: vec![0.0; d * LANES],
-            x: vec![0.0; d * LANES],
-            hi: vec![0; d * LANES],
-            lo: vec![0; d * LANES],
+            prev_e: Rows::new(d, 0.0),
+            e: Rows::new(d, 0.0),
+            x: Rows::new(d, 0.0),
+            hi: Rows::new(d, 0),
+            lo: Rows::new(d, 0),
             prev_loss: [0.0; LANES],
             next_loss: [0.0; LANES],
         };
@@ -347,6 +383,29 @@ mod tests {
     use super::*;
     use crate::loss::{Linear, LogCosh};
     use crate::rng::trajectory_rng;
+
+    #[test]
+    fn rows_are_cache_line_aligned_and_flat() {
+        let mut r = Rows::new(5, 0u64);
+        assert_eq!(r.len(), 5 * LANES);
+        for (k, v) in r.iter_mut().enumerate() {
+            *v = k as u64;
+        }
+        assert_eq!(r.as_ptr() as usize % 64, 0);
+        assert_eq!(
+            r.as_chunks::<LANES>().0[3],
+            std::array::from_fn(|b| (3 * LANES + b) as u64)
+        );
+        let loss = LogCosh::new(vec![1.0; 3]);
+        let batch = LaneBatch::new(
+            &loss,
+            &[0.0; 3],
+            0.1,
+            [trajectory_rng(1, 2, 3, 4)],
+            &mut Workspace::new(3),
+        );
+        assert_eq!(batch.theta().as_ptr() as usize % 64, 0);
+    }
 
     #[test]
     fn lane_batch_matches_scalar_trajectories() {
