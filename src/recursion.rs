@@ -157,7 +157,6 @@ impl<T> std::ops::DerefMut for Rows<T> {
 #[repr(align(128))]
 pub struct LaneBatch {
     lanes: usize,
-    rng: PcgLanes,
     theta: Rows<f64>,
     prev_e: Rows<f64>,
     e: Rows<f64>,
@@ -179,14 +178,13 @@ impl LaneBatch {
         ws: &mut Workspace,
     ) -> Self {
         let d = theta0.len();
-        let (rng, lanes) = PcgLanes::new(rngs);
+        let (mut rng, lanes) = PcgLanes::new(rngs);
         let mut theta = Rows::new(d, 0.0);
         for i in 0..d {
             theta[i * LANES..(i + 1) * LANES].fill(theta0[i]);
         }
         let mut b = Self {
             lanes,
-            rng,
             theta,
             prev_e: Rows::new(d, 0.0),
             e: Rows::new(d, 0.0),
@@ -196,21 +194,23 @@ impl LaneBatch {
             prev_loss: [0.0; LANES],
             next_loss: [0.0; LANES],
         };
-        b.draw_bits();
+        b.draw_bits(&mut rng);
         b.fill(a_n);
         loss.value_lanes(&b.x, LANES, &mut ws.scratch, &mut b.prev_loss);
         std::mem::swap(&mut b.prev_e, &mut b.e);
-        b.draw_bits();
+        b.draw_bits(&mut rng);
         b.fill(a_n);
         loss.value_lanes(&b.x, LANES, &mut ws.scratch, &mut b.next_loss);
-        b.draw_bits();
+        b.draw_bits(&mut rng);
         b
     }
 
-    fn draw_bits(&mut self) {
+    /// The next d states of every lane into the rows. From then on the last row holds the
+    /// generators' states ([`PcgLanes::advance_words`]).
+    fn draw_bits(&mut self, rng: &mut PcgLanes) {
         let hi = self.hi.as_chunks_mut::<LANES>().0.iter_mut();
         for (hi, lo) in hi.zip(self.lo.as_chunks_mut::<LANES>().0) {
-            self.rng.advance(hi, lo);
+            rng.advance(hi, lo);
         }
     }
 
@@ -294,7 +294,12 @@ impl LaneBatch {
         f: impl Fn(f64) -> f64,
     ) -> [f64; LANES] {
         let mut acc = [0.0; LANES];
-        let rng = &mut self.rng;
+        let d = self.hi.len() / LANES;
+        let last = (
+            self.hi[(d - 1) * LANES..].as_chunks::<LANES>().0[0],
+            self.lo[(d - 1) * LANES..].as_chunks::<LANES>().0[0],
+        );
+        let mut prev: (&[u64; LANES], &[u64; LANES]) = (&last.0, &last.1);
         let mut dn = [0.0; LANES];
         let mut df = [0.0; LANES];
         let rows = (self.theta.as_chunks_mut::<LANES>().0.iter_mut())
@@ -320,7 +325,8 @@ impl LaneBatch {
                 *x = xv;
             }
             *pe = std::array::from_fn(|b| f(-u[b]));
-            rng.advance(hi, lo);
+            PcgLanes::advance_words(prev, hi, lo);
+            prev = (hi, lo);
         }
         *near = dn;
         *far = df;

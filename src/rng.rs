@@ -76,6 +76,23 @@ impl PcgLanes {
         }
     }
 
+    /// Steps every lane once from the states given as words (`prev_hi`, `prev_lo`) and stores
+    /// the new states' words: [`Self::advance`] for states that live in row arrays, where each
+    /// row's state is the previous row's stepped once (no copy of the state is kept elsewhere).
+    #[inline(always)]
+    pub fn advance_words(
+        (prev_hi, prev_lo): (&[u64; LANES], &[u64; LANES]),
+        hi: &mut [u64; LANES],
+        lo: &mut [u64; LANES],
+    ) {
+        for b in 0..LANES {
+            let s = ((u128::from(prev_hi[b]) << 64) | u128::from(prev_lo[b]))
+                .wrapping_mul(PCG_MULTIPLIER);
+            hi[b] = (s >> 64) as u64;
+            lo[b] = s as u64;
+        }
+    }
+
     /// Lane b as a `Pcg64Mcg` at its current position.
     pub fn lane(&self, b: usize) -> Pcg64Mcg {
         Pcg64Mcg::new(self.state[b])
@@ -215,8 +232,12 @@ mod tests {
         let (mut shi, mut slo) = lanes.words();
         for _ in 0..1000 {
             advance_split(&mut shi, &mut slo);
-            lanes.advance(&mut hi, &mut lo);
+            let prev = (hi, lo);
+            PcgLanes::advance_words((&prev.0, &prev.1), &mut hi, &mut lo);
+            let (mut hi2, mut lo2) = ([0; LANES], [0; LANES]);
+            lanes.advance(&mut hi2, &mut lo2);
             assert_eq!((shi, slo), (hi, lo));
+            assert_eq!((hi2, lo2), (hi, lo));
         }
         let (mut a, mut b) = ([u64::MAX; LANES], [u64::MAX; LANES]);
         advance_split(&mut a, &mut b);
