@@ -288,13 +288,16 @@ fn advance_group(g: &mut Group, spec: &PointSpec, blk: &Block, isa: Isa) {
     }
 }
 
-/// How many batches a worker advances together, update by update: about 32 coordinates' worth
-/// (at most [`MAX_INTERLEAVE`]), so that the rows of all of them stay in the L1 cache. Between
-/// two updates a batch waits for its loss, a chain of dependent operations as long as a whole
-/// pass when d is small; with other batches in turn the core has independent work meanwhile.
-/// Only the order of independent work changes, not a bit of any result.
+/// How many batches a worker advances together, update by update: each batch's pass over its
+/// rows, then all their losses ([`LaneBatch::step_rows`], [`LaneBatch::step_loss`]). A batch's
+/// loss is a long chain of dependent operations that its next pass has to wait for; the chains
+/// of several batches run side by side. Four batches for small d, where the loss is a large share
+/// of an update, two otherwise. Only the order of independent work changes, not a bit of any
+/// result. Measured with `stdp-flow bench` (1 thread, ns per coordinate-step for 1 / 2 / 4
+/// batches): logistic d=32 1.36 / 1.24 / 1.27, logcosh d=3 5.09 / 4.83 / 4.72, quadratic d=256
+/// 1.15 / 1.08 / 1.19, linear d=32 1.12 / 1.13 / 1.14.
 fn interleave(d: usize) -> usize {
-    (32 / d.max(1)).clamp(1, MAX_INTERLEAVE)
+    if d <= 8 { 4 } else { 2 }
 }
 
 /// The most batches [`interleave`] puts together.
@@ -304,8 +307,8 @@ const MAX_INTERLEAVE: usize = 4;
 fn advance_group_impl<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk: &Block, loss: &L) {
     let d = spec.theta0.len();
     let bound2 = spec.divergence_bound * spec.divergence_bound;
-    let mut near = [0.0; LANES];
-    let mut far = [0.0; LANES];
+    let mut near = [[0.0; LANES]; MAX_INTERLEAVE];
+    let mut far = [[0.0; LANES]; MAX_INTERLEAVE];
     let exp = ExpKernel::for_range(spec.a_n);
     let together = interleave(d);
     for (ci, chunk) in g.batches.chunks_mut(together).enumerate() {
@@ -330,24 +333,24 @@ fn advance_group_impl<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk:
                 _ => None,
             };
             for (j, batch) in chunk.iter_mut().enumerate() {
+                if l > 0 {
+                    let out = (&mut near[j], &mut far[j]);
+                    batch.step_rows(loss, spec.alpha_n, spec.a_n, exp, (zl, zr), out);
+                } else {
+                    batch.sq_dist(zl, &mut near[j]);
+                    batch.sq_dist(zr, &mut far[j]);
+                }
+            }
+            if l > 0 {
+                for batch in chunk.iter_mut() {
+                    batch.step_loss(loss, &mut g.ws);
+                }
+            }
+            for (j, batch) in chunk.iter_mut().enumerate() {
                 let base = base0 + j * LANES;
                 let lanes = batch.lanes();
                 let sup = &mut sup[j];
-                if l > 0 {
-                    let out = (&mut near, &mut far);
-                    batch.step_measured(
-                        loss,
-                        spec.alpha_n,
-                        spec.a_n,
-                        exp,
-                        (zl, zr),
-                        out,
-                        &mut g.ws,
-                    );
-                } else {
-                    batch.sq_dist(zl, &mut near);
-                    batch.sq_dist(zr, &mut far);
-                }
+                let (near, far) = (&near[j], &far[j]);
                 for b in 0..lanes {
                     let k = base + b;
                     let e = near[b].max(far[b]);

@@ -165,6 +165,7 @@ pub struct LaneBatch {
     lo: Rows<u64>,
     prev_loss: [f64; LANES],
     next_loss: [f64; LANES],
+    acc: [f64; LANES],
 }
 
 impl LaneBatch {
@@ -193,6 +194,7 @@ impl LaneBatch {
             lo: Rows::new(d, 0),
             prev_loss: [0.0; LANES],
             next_loss: [0.0; LANES],
+            acc: [0.0; LANES],
         };
         b.draw_bits(&mut rng);
         b.fill(a_n);
@@ -256,11 +258,32 @@ impl LaneBatch {
         out: (&mut [f64; LANES], &mut [f64; LANES]),
         ws: &mut Workspace,
     ) {
+        self.step_rows(loss, alpha_n, a_n, exp, z, out);
+        self.step_loss(loss, ws);
+    }
+
+    /// The first part of [`Self::step_measured`]: the pass over the rows, which leaves the
+    /// coming update's loss as row sums (or x). [`Self::step_loss`] must follow before the next
+    /// update. Between the two, other batches can take their turn: the loss is a long chain of
+    /// dependent operations, and the losses of several batches computed one after another
+    /// overlap in the core, where one batch's loss and its next pass would not (the pass needs
+    /// the loss, and the reorder buffer holds only a few rows of it).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub fn step_rows<L: RowLoss + ?Sized>(
+        &mut self,
+        loss: &L,
+        alpha_n: f64,
+        a_n: f64,
+        exp: ExpKernel,
+        z: (&[f64], &[f64]),
+        out: (&mut [f64; LANES], &mut [f64; LANES]),
+    ) {
         let delta: [f64; LANES] =
             std::array::from_fn(|b| alpha_n * (self.next_loss[b] - self.prev_loss[b]));
         self.prev_loss = self.next_loss;
         let p = (loss, delta, a_n, z, out);
-        let acc = match exp {
+        self.acc = match exp {
             ExpKernel::Taylor6 => self.pass(p, fastmath::exp_taylor::<6>),
             ExpKernel::Taylor8 => self.pass(p, fastmath::exp_taylor::<8>),
             ExpKernel::Taylor10 => self.pass(p, fastmath::exp_taylor::<10>),
@@ -268,8 +291,14 @@ impl LaneBatch {
             ExpKernel::Reduced => self.pass(p, fastmath::exp),
             ExpKernel::Std => self.pass(p, f64::exp),
         };
+    }
+
+    /// The second part of [`Self::step_measured`]: the coming update's loss from the pass's row
+    /// sums (or x).
+    #[inline(always)]
+    pub fn step_loss<L: RowLoss + ?Sized>(&mut self, loss: &L, ws: &mut Workspace) {
         if L::ROWS {
-            self.next_loss = loss.finish(&acc);
+            self.next_loss = loss.finish(&self.acc);
         } else {
             loss.value_lanes(&self.x, LANES, &mut ws.scratch, &mut self.next_loss);
         }

@@ -2,9 +2,12 @@
 //!
 //! Each case runs `engine::run_point` and hashes every number it returns (sups, terminal values
 //! and parameters, divergence steps, the flow's path, the path sums and the sample paths) by
-//! FNV-1a (`analysis::fnv1a`) over their bit patterns. The expected values were computed by the
-//! plain two-pass kernel of commit 915d8d7, before the pipelined kernel replaced it. Any change of any output
-//! bit, including those of diverged (parked) lanes and padding, fails here, on 1 and on 2 threads.
+//! FNV-1a (`analysis::fnv1a`) over their bit patterns. The expected values of the first five
+//! cases were computed by the plain two-pass kernel of commit 915d8d7, before the pipelined
+//! kernel replaced it; those of the last two (groups of batches advanced together) by the
+//! pipelined kernel of commit a1a88a8, which still stepped one batch at a time. Any change of any
+//! output bit, including those of diverged (parked) lanes and padding, fails here, on 1 and on 2
+//! threads.
 //! If a change of bits is intended (another generator, another exp), recompute the constants and
 //! say why in the commit.
 
@@ -112,12 +115,18 @@ fn engine_output_bits_are_unchanged() {
         case(&logcosh, &[0.0; 3], 300, 24, 1.0, 1.0, 0.06),
         // The `dyn Loss` path.
         case(&quartic, &[0.0; 5], 2000, 11, 1.0, 1.0, 1e6),
+        // A group of two batches in d > 8, which the engine advances together.
+        case(&logistic, &[0.0; 32], 2000, 37, 1.0, 1.0, 1e6),
+        // Parking inside a group of batches advanced together.
+        case(&logcosh, &[0.0; 3], 300, 37, 1.0, 1.0, 0.06),
     ];
-    let diverged = got[3].1;
-    assert!(
-        (1..24).contains(&diverged),
-        "the parking case must park some lanes and keep others ({diverged} of 24 diverged)"
-    );
+    for (k, m) in [(3, 24), (6, 37)] {
+        let diverged = got[k].1;
+        assert!(
+            (1..m).contains(&diverged),
+            "parking case {k} must park some lanes and keep others ({diverged} of {m} diverged)"
+        );
+    }
     let got = got.map(|g| g.0);
     println!("{got:?}");
     let want = [
@@ -126,6 +135,8 @@ fn engine_output_bits_are_unchanged() {
         "425bd0a47c1225af",
         "3e4da724d0e50d1f",
         "3d9131d44a2f6af5",
+        "292637d27255828c",
+        "e11b8e7b287396d6",
     ];
     assert_eq!(got, want);
 }
