@@ -351,7 +351,19 @@ fn advance_group_impl<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk:
                 let lanes = batch.lanes();
                 let sup = &mut sup[j];
                 let (near, far) = (&near[j], &far[j]);
-                for b in 0..lanes {
+                let mut inside = true;
+                for b in 0..LANES {
+                    inside &= near[b] <= bound2 && far[b] <= bound2;
+                }
+                if inside {
+                    // Every lane (padding too) finite and within the bound: the running sup of
+                    // all of them, branch-free. A padding lane's sup is never read.
+                    for b in 0..LANES {
+                        let e = near[b].max(far[b]);
+                        sup[b] = if e > sup[b] { e } else { sup[b] };
+                    }
+                }
+                for b in 0..if inside { 0 } else { lanes } {
                     let k = base + b;
                     let e = near[b].max(far[b]);
                     // `!(x <= bound)` is also true for NaN.
