@@ -323,11 +323,9 @@ impl LaneBatch {
         f: impl Fn(f64) -> f64,
     ) -> [f64; LANES] {
         let mut acc = [0.0; LANES];
-        let d = self.hi.len() / LANES;
-        let last = (
-            self.hi[(d - 1) * LANES..].as_chunks::<LANES>().0[0],
-            self.lo[(d - 1) * LANES..].as_chunks::<LANES>().0[0],
-        );
+        // Row i's generator state is row (i - 1)'s stepped once; row 0's is the last row's.
+        let last_row = |v: &[u64]| v.as_chunks::<LANES>().0.last().copied().unwrap_or_default();
+        let last = (last_row(&self.hi), last_row(&self.lo));
         let mut prev: (&[u64; LANES], &[u64; LANES]) = (&last.0, &last.1);
         let mut dn = [0.0; LANES];
         let mut df = [0.0; LANES];
