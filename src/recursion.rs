@@ -124,17 +124,19 @@ impl<T: Copy> Rows<T> {
     }
 }
 
-impl<T> std::ops::Deref for Rows<T> {
+impl<T: Copy> std::ops::Deref for Rows<T> {
     type Target = [T];
     fn deref(&self) -> &[T] {
+        let () = Self::FLAT;
         // SAFETY: `Line<T>` is `repr(C)` around `[T; LANES]` with no padding (`Rows::FLAT`), so
         // the lines are one contiguous, initialised `[T]` of LANES times their number.
         unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast(), self.0.len() * LANES) }
     }
 }
 
-impl<T> std::ops::DerefMut for Rows<T> {
+impl<T: Copy> std::ops::DerefMut for Rows<T> {
     fn deref_mut(&mut self) -> &mut [T] {
+        let () = Self::FLAT;
         // SAFETY: as in `deref`, and the borrow is unique.
         unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast(), self.0.len() * LANES) }
     }
