@@ -310,7 +310,7 @@ fn advance_group_impl<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk:
     let mut near = [[0.0; LANES]; MAX_INTERLEAVE];
     let mut far = [[0.0; LANES]; MAX_INTERLEAVE];
     let exp = ExpKernel::for_range(spec.a_n);
-    let together = interleave(d);
+    let together = interleave(d).min(MAX_INTERLEAVE);
     for (ci, chunk) in g.batches.chunks_mut(together).enumerate() {
         let base0 = ci * together * LANES;
         // The running sups stay in locals for the block: `g.sup` of groups on other threads may
@@ -353,11 +353,12 @@ fn advance_group_impl<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk:
                 let (near, far) = (&near[j], &far[j]);
                 let mut inside = true;
                 for b in 0..LANES {
-                    inside &= near[b] <= bound2 && far[b] <= bound2;
+                    inside &= b >= lanes || (near[b] <= bound2 && far[b] <= bound2);
                 }
                 if inside {
-                    // Every lane (padding too) finite and within the bound: the running sup of
-                    // all of them, branch-free. A padding lane's sup is never read.
+                    // Every real lane finite and within the bound: the running sup of all lanes,
+                    // branch-free. A padding lane's sup is never read (nor parked: once out of
+                    // bound it would otherwise keep this batch off the fast path).
                     for b in 0..LANES {
                         let e = near[b].max(far[b]);
                         sup[b] = if e > sup[b] { e } else { sup[b] };

@@ -229,7 +229,7 @@ impl LaneBatch {
         }
     }
 
-    /// One update of every lane (the engine uses [`Self::step_measured`]).
+    /// One update of every lane (the engine uses [`Self::step_rows`] and [`Self::step_loss`]).
     pub fn step(&mut self, loss: &dyn Loss, alpha_n: f64, a_n: f64, ws: &mut Workspace) {
         let zero = std::mem::take(&mut ws.zero);
         let (mut near, mut far) = ([0.0; LANES], [0.0; LANES]);
@@ -272,7 +272,7 @@ impl LaneBatch {
     /// the loss, and the reorder buffer holds only a few rows of it).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub fn step_rows<L: RowLoss + ?Sized>(
+    pub(crate) fn step_rows<L: RowLoss + ?Sized>(
         &mut self,
         loss: &L,
         alpha_n: f64,
@@ -298,7 +298,7 @@ impl LaneBatch {
     /// The second part of [`Self::step_measured`]: the coming update's loss from the pass's row
     /// sums (or x).
     #[inline(always)]
-    pub fn step_loss<L: RowLoss + ?Sized>(&mut self, loss: &L, ws: &mut Workspace) {
+    pub(crate) fn step_loss<L: RowLoss + ?Sized>(&mut self, loss: &L, ws: &mut Workspace) {
         if L::ROWS {
             self.next_loss = loss.finish(&self.acc);
         } else {
@@ -307,7 +307,7 @@ impl LaneBatch {
         std::mem::swap(&mut self.prev_e, &mut self.e);
     }
 
-    /// The pipelined pass of [`Self::step_measured`], row by row: theta += delta (e - prev_e) and
+    /// The pipelined pass of [`Self::step_rows`], row by row: theta += delta (e - prev_e) and
     /// its distances to zl and zr; x and exp(-U) of the next update, x's loss terms added to the
     /// returned sums (or x stored) and exp(-U) written into `prev_e` (whose old row is no longer
     /// needed); then the next bits of that row.
@@ -325,7 +325,8 @@ impl LaneBatch {
         f: impl Fn(f64) -> f64,
     ) -> [f64; LANES] {
         let mut acc = [0.0; LANES];
-        // Row i's generator state is row (i - 1)'s stepped once; row 0's is the last row's.
+        // Row i's new generator state is row (i - 1)'s new state stepped once; row 0's is the
+        // last row's state from the previous pass (copied before the loop) stepped once.
         let last_row = |v: &[u64]| v.as_chunks::<LANES>().0.last().copied().unwrap_or_default();
         let last = (last_row(&self.hi), last_row(&self.lo));
         let mut prev: (&[u64; LANES], &[u64; LANES]) = (&last.0, &last.1);
@@ -474,7 +475,8 @@ mod tests {
         }
     }
 
-    /// The engine's kernel (`step_measured`, vectorised exp and softplus, every exp kernel, the loss
+    /// The engine's kernel (`step_measured`, which is the `step_rows` and `step_loss` the engine
+    /// calls; vectorised exp and softplus, every exp kernel, the loss
     /// folded into the pass for built-in losses and through `value_lanes` for `dyn Loss`) against
     /// the scalar reference over 10^4 updates: within 1e-9 relative, and both kernel forms give
     /// the same bits.

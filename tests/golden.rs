@@ -4,7 +4,7 @@
 //! and parameters, divergence steps, the flow's path, the path sums and the sample paths) by
 //! FNV-1a (`analysis::fnv1a`) over their bit patterns. The expected values of the first five
 //! cases were computed by the plain two-pass kernel of commit 915d8d7, before the pipelined
-//! kernel replaced it; those of the last two (groups of batches advanced together) by the
+//! kernel replaced it; those of the last five (groups of batches advanced together) by the
 //! pipelined kernel of commit a1a88a8, which still stepped one batch at a time. Any change of any
 //! output bit, including those of diverged (parked) lanes and padding, fails here, on 1 and on 2
 //! threads.
@@ -119,8 +119,23 @@ fn engine_output_bits_are_unchanged() {
         case(&logistic, &[0.0; 32], 2000, 37, 1.0, 1.0, 1e6),
         // Parking inside a group of batches advanced together.
         case(&logcosh, &[0.0; 3], 300, 37, 1.0, 1.0, 0.06),
+        // Groups of 40 and 45: chunks of four batches and a shorter last chunk, a 5-lane batch,
+        // parking inside the chunks.
+        case(&logcosh, &[0.0; 3], 300, 2565, 1.0, 1.0, 0.1),
+        // d > 8 with groups of 16 and 24: a chunk of two, then a chunk of one.
+        case(&logistic, &[0.0; 32], 500, 1100, 1.0, 1.0, 1e6),
+        // d = 1, where row 0 is also the last row: chunks with padding, and parking.
+        case(
+            &LogCosh::new(vec![0.3]),
+            &[0.0; 1],
+            300,
+            1301,
+            1.0,
+            1.0,
+            0.02,
+        ),
     ];
-    for (k, m) in [(3, 24), (6, 37)] {
+    for (k, m) in [(3, 24), (6, 37), (7, 2565), (9, 1301)] {
         let diverged = got[k].1;
         assert!(
             (1..m).contains(&diverged),
@@ -137,6 +152,9 @@ fn engine_output_bits_are_unchanged() {
         "3d9131d44a2f6af5",
         "292637d27255828c",
         "e11b8e7b287396d6",
+        "884432be3f78b13f",
+        "ea8bd25ad7696cf3",
+        "9f91850e0aecda1c",
     ];
     assert_eq!(got, want);
 }
