@@ -353,7 +353,7 @@ fn advance_group_impl<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk:
                 let (near, far) = (&near[j], &far[j]);
                 let mut inside = true;
                 for b in 0..LANES {
-                    inside &= b >= lanes || (near[b] <= bound2 && far[b] <= bound2);
+                    inside &= (b >= lanes) | ((near[b] <= bound2) & (far[b] <= bound2));
                 }
                 if inside {
                     // Every real lane finite and within the bound: the running sup of all lanes,
