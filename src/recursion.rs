@@ -234,38 +234,15 @@ impl LaneBatch {
         let zero = std::mem::take(&mut ws.zero);
         let (mut near, mut far) = ([0.0; LANES], [0.0; LANES]);
         let exp = ExpKernel::for_range(a_n);
-        self.step_measured(
-            loss,
-            alpha_n,
-            a_n,
-            exp,
-            (&zero, &zero),
-            (&mut near, &mut far),
-            ws,
-        );
+        let z = (&zero[..], &zero[..]);
+        self.step_rows(loss, alpha_n, a_n, exp, z, (&mut near, &mut far));
+        self.step_loss(loss, ws);
         ws.zero = zero;
     }
 
-    /// One update of every lane, fused with the squared distances of the new theta to zl and zr.
-    /// `exp` must be `ExpKernel::for_range(a_n)`.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    pub fn step_measured<L: RowLoss + ?Sized>(
-        &mut self,
-        loss: &L,
-        alpha_n: f64,
-        a_n: f64,
-        exp: ExpKernel,
-        z: (&[f64], &[f64]),
-        out: (&mut [f64; LANES], &mut [f64; LANES]),
-        ws: &mut Workspace,
-    ) {
-        self.step_rows(loss, alpha_n, a_n, exp, z, out);
-        self.step_loss(loss, ws);
-    }
-
-    /// The first part of [`Self::step_measured`]: the pass over the rows, which leaves the
-    /// coming update's loss as row sums (or x). [`Self::step_loss`] must follow before the next
+    /// The first part of an update of every lane: the pass over the rows, fused with the squared
+    /// distances of the new theta to zl and zr (`exp` must be `ExpKernel::for_range(a_n)`),
+    /// which leaves the coming update's loss as row sums (or x). [`Self::step_loss`] must follow before the next
     /// update. Between the two, other batches can take their turn: the loss is a long chain of
     /// dependent operations, and the losses of several batches computed one after another
     /// overlap in the core, where one batch's loss and its next pass would not (the pass needs
@@ -295,7 +272,7 @@ impl LaneBatch {
         };
     }
 
-    /// The second part of [`Self::step_measured`]: the coming update's loss from the pass's row
+    /// The second part of an update ([`Self::step_rows`]): the coming update's loss from the pass's row
     /// sums (or x).
     #[inline(always)]
     pub(crate) fn step_loss<L: RowLoss + ?Sized>(&mut self, loss: &L, ws: &mut Workspace) {
@@ -475,8 +452,7 @@ mod tests {
         }
     }
 
-    /// The engine's kernel (`step_measured`, which is the `step_rows` and `step_loss` the engine
-    /// calls; vectorised exp and softplus, every exp kernel, the loss
+    /// The engine's kernel (`step_rows` then `step_loss`; vectorised exp and softplus, every exp kernel, the loss
     /// folded into the pass for built-in losses and through `value_lanes` for `dyn Loss`) against
     /// the scalar reference over 10^4 updates: within 1e-9 relative, and both kernel forms give
     /// the same bits.
@@ -514,9 +490,11 @@ mod tests {
                 let out = (&mut near, &mut far);
                 if dynamic {
                     let l: &dyn Loss = loss;
-                    batch.step_measured(l, alpha_n, a_n, exp, (&z, &z), out, &mut ws);
+                    batch.step_rows(l, alpha_n, a_n, exp, (&z, &z), out);
+                    batch.step_loss(l, &mut ws);
                 } else {
-                    batch.step_measured(loss, alpha_n, a_n, exp, (&z, &z), out, &mut ws);
+                    batch.step_rows(loss, alpha_n, a_n, exp, (&z, &z), out);
+                    batch.step_loss(loss, &mut ws);
                 }
             }
             (batch.theta().to_vec(), near)
