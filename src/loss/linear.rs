@@ -46,9 +46,6 @@ impl super::RowLoss for Linear {
 
     #[inline(always)]
     fn add_row(&self, i: usize, x: &[f64; LANES], acc: &mut [f64; LANES]) {
-        let g = self.g[i];
-        for b in 0..LANES {
-            acc[b] += g * x[b];
-        }
+        super::add_weighted_row(self.g[i], x, acc);
     }
 }

@@ -53,10 +53,7 @@ impl super::RowLoss for Logistic {
 
     #[inline(always)]
     fn add_row(&self, i: usize, x: &[f64; LANES], acc: &mut [f64; LANES]) {
-        let xi = self.x[i];
-        for b in 0..LANES {
-            acc[b] += xi * x[b];
-        }
+        super::add_weighted_row(self.x[i], x, acc);
     }
 
     #[inline(always)]

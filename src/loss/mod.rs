@@ -33,6 +33,15 @@ pub enum Known<'a> {
     Other,
 }
 
+/// The row term of a linear functional w . x: acc += w_i x_i in every lane ([`Linear`] and the
+/// inner product of [`Logistic`]).
+#[inline(always)]
+pub(crate) fn add_weighted_row(w_i: f64, x: &[f64; LANES], acc: &mut [f64; LANES]) {
+    for b in 0..LANES {
+        acc[b] += w_i * x[b];
+    }
+}
+
 /// A loss that the kernel can evaluate coordinate by coordinate inside its pass over theta, for
 /// every lane at once: L(x) = finish(sum over i of the row terms of x_i), summed in coordinate
 /// order. The built-in losses implement it; `dyn Loss` opts out (`ROWS = false`), and the kernel
