@@ -121,9 +121,9 @@ fn spec<'a>(w: &'a Workload, theta0: &'a [f64]) -> PointSpec<'a> {
 
 /// Seconds to draw `count` uniforms on the current pool, in `tasks` tasks of [`LANES`]
 /// `Pcg64Mcg` streams, by each of three implementations compiled for the kernel's instruction set:
-/// `rand_pcg`'s own `next_u64`, the kernel's generator code ([`PcgLanes`]: scalar multiplies, a
-/// vectorised [`xsl_rr`]), and [`advance_split`] (the multiply from 32-bit partial products in
-/// vector registers). The fastest is the cost floor of the kernel, which needs one uniform per
+/// `rand_pcg`'s own `next_u64`, the kernel's generator code ([`PcgLanes::advance_words`]: scalar
+/// multiplies, a vectorised [`xsl_rr`]), and [`advance_split`] (the multiply from 32-bit partial
+/// products in vector registers). The fastest is the cost floor of the kernel, which needs one uniform per
 /// coordinate-step.
 pub fn rng_floors(count: f64, tasks: u64) -> Vec<(&'static str, f64)> {
     let rows = (count / tasks as f64 / LANES as f64).ceil() as u64;
@@ -200,10 +200,10 @@ fn floor_body(code: FloorCode, task: u64, rows: u64) -> f64 {
             }
         }
         FloorCode::Lanes => {
-            let (mut g, _) = PcgLanes::new(streams);
-            let (mut hi, mut lo) = ([0u64; LANES], [0u64; LANES]);
+            let (mut hi, mut lo) = PcgLanes::new(streams).0.words();
             for _ in 0..rows {
-                g.advance(&mut hi, &mut lo);
+                let prev = (hi, lo);
+                PcgLanes::advance_words((&prev.0, &prev.1), &mut hi, &mut lo);
                 for b in 0..LANES {
                     acc[b] += symmetric_uniform(xsl_rr(hi[b], lo[b]), 0.5);
                 }
