@@ -2,10 +2,12 @@
 //! verdict, the phase diagram and the recorded paths. The [`Summary`] is the single result object
 //! that feeds the JSON, the CSV, the figures and the report.
 
+use crate::claims::{ConstantReport, decide_constant, decide_slope, grid_term_fit};
 use crate::drift::kappa_hat;
 use crate::engine::{PointOutput, PointSpec, run_point};
-use crate::experiment::{Against, ClaimSpec, Experiment, Metric, Point};
-use crate::stats::{Claim, Estimate, PowerLawFit, Verdict, decide, fit_power_law};
+use crate::experiment::{Against, ClaimKind, ClaimSpec, Experiment, Metric, Point};
+use crate::fluctuation::{Diffusion, Fluctuation, SupBudget};
+use crate::stats::{CorrectedPowerLawFit, Estimate, PowerLawFit, Verdict, fit_power_law};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -44,6 +46,10 @@ pub struct Row {
     pub terminal_variance: Option<f64>,
     /// The realised drift constant, with a jackknife interval.
     pub kappa_hat: Option<Estimate>,
+    /// The predicted limits of n E|Z^n_T - Z_T|^2 and n E sup_t |Z^n_t - Z_t|^2 (the fluctuation
+    /// limit), where the scaling has one.
+    #[serde(default)]
+    pub fluctuation: Option<Fluctuation>,
     /// Wall-clock seconds for this point.
     pub seconds: f64,
 }
@@ -79,6 +85,12 @@ pub struct FitReport {
     /// The fit.
     #[serde(flatten)]
     pub fit: PowerLawFit,
+    /// The fit y = n^s (a - b n^(-1/2)) with the sup's grid term (claims with `grid_term`).
+    #[serde(default)]
+    pub corrected: Option<CorrectedPowerLawFit>,
+    /// Measured against predicted constants (constant claims).
+    #[serde(default)]
+    pub constant: Option<ConstantReport>,
     /// The claim tested on this fit.
     pub claim: Option<ClaimSpec>,
     /// Its verdict.
@@ -236,21 +248,17 @@ fn row_from(exp: &Experiment, p: &Point, kappa: f64, out: &PointOutput, seconds:
         (None, None)
     };
     let (beta, gamma) = p.scaling.exponents();
-    let kh = if out.diverged() == 0 {
-        let loss = exp.loss.build(d);
-        let theta0 = exp.theta0.materialize(d);
-        let guess = p.scaling.kappa_n(p.n).max(1e-12);
-        kappa_hat(
-            loss.as_ref(),
-            &theta0,
-            &out.checkpoint_times,
-            &out.group_path_sums,
-            &out.group_sizes,
-            guess,
-        )
-    } else {
-        None
-    };
+    let loss = exp.loss.build(d);
+    let theta0 = exp.theta0.materialize(d);
+    let guess = p.scaling.kappa_n(p.n).max(1e-12);
+    let kh = kappa_hat(
+        loss.as_ref(),
+        &theta0,
+        &out.checkpoint_times,
+        &out.group_path_sums,
+        &out.group_path_counts,
+        guess,
+    );
     Row {
         n: p.n,
         dim: d,
@@ -268,8 +276,40 @@ fn row_from(exp: &Experiment, p: &Point, kappa: f64, out: &PointOutput, seconds:
         terminal_bias_sq: bias,
         terminal_variance: var,
         kappa_hat: kh,
+        fluctuation: fluctuation(exp, p, kappa),
         seconds,
     }
+}
+
+/// The fluctuation limit at a point, computed once per distinct input in a process (rows of one
+/// series share it): it depends on the loss, theta0, kappa, alpha^2 A^4, T and the stream seed.
+fn fluctuation(exp: &Experiment, p: &Point, kappa: f64) -> Option<Fluctuation> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, Fluctuation>>> = OnceLock::new();
+    let noise = p.scaling.noise_scale().ok()?;
+    let model = Diffusion {
+        kappa,
+        noise,
+        horizon: exp.reference.horizon,
+    };
+    let seed = exp.stream_seed(&p.scaling);
+    let theta0 = exp.theta0.materialize(p.dim);
+    let key = format!(
+        "{}|{:?}|{:?}|{:?}|{seed}",
+        serde_json::to_string(&exp.loss).expect("serialisable"),
+        theta0,
+        model,
+        p.dim
+    );
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(f) = cache.lock().ok()?.get(&key) {
+        return Some(*f);
+    }
+    let loss = exp.loss.build(p.dim);
+    let f = crate::fluctuation::predict(loss.as_ref(), &theta0, model, &SupBudget::default(), seed);
+    cache.lock().ok()?.insert(key, f);
+    Some(f)
 }
 
 fn path_record(p: &Point, out: &PointOutput) -> PathRecord {
@@ -308,12 +348,7 @@ pub fn resume_key(exp: &Experiment) -> String {
 /// The 64-bit FNV-1a hash of `bytes` as 16 hex digits (Fowler, Noll & Vo; the offset basis and
 /// prime of the 64-bit variant).
 pub fn fnv1a(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01B3);
-    }
-    format!("{h:016x}")
+    format!("{:016x}", crate::rng::fnv1a64(bytes))
 }
 
 /// Whether `row` holds the results of point `p`.
@@ -343,7 +378,7 @@ pub fn simulate_point(
         substeps: exp.reference.substeps,
         n: p.n,
         trajectories: m,
-        seed: exp.seed,
+        seed: exp.stream_seed(&p.scaling),
         checkpoints: exp.sweep.checkpoints,
         divergence_bound: exp.sweep.divergence_bound,
         groups,
@@ -499,6 +534,8 @@ fn series_fit(rows: &[&Row], metric: Metric, against: Against) -> Option<FitRepo
         gamma: first.gamma,
         x,
         fit,
+        corrected: None,
+        constant: None,
         claim: None,
         verdict: None,
     })
@@ -514,6 +551,101 @@ pub fn drift_class(fit: Option<&PowerLawFit>) -> &'static str {
         Some(f) if f.ci95[0] >= -BAND && f.ci95[1] <= BAND => "converges",
         Some(_) => "unclear",
     }
+}
+
+/// The rows of the claim's series in the first cell: at the first dimension (against n) or the
+/// largest n (against d), inside the declared fit range.
+fn claim_series<'a>(
+    exp: &Experiment,
+    rows: &'a [Row],
+    c: &ClaimSpec,
+    cell: &crate::scaling::Scaling,
+) -> Vec<&'a Row> {
+    let n_max = *exp.sweep.n.last().expect("non-empty");
+    let (b, g) = cell.exponents();
+    rows.iter()
+        .filter(|r| (r.beta == b || (b.is_nan() && r.beta.is_nan())) && r.gamma == g)
+        .filter(|r| match c.against {
+            Against::N => r.dim == exp.sweep.dim[0],
+            Against::Dim => r.n == n_max,
+        })
+        .filter(|r| {
+            let x = match c.against {
+                Against::N => r.n as f64,
+                Against::Dim => r.dim as f64,
+            };
+            c.fit_from.is_none_or(|a| x >= a) && c.fit_to.is_none_or(|b| x <= b)
+        })
+        .collect()
+}
+
+/// The claim's fit and verdict. A constant claim is decided per dimension over each dimension's
+/// rows in n; its report rides on the fit of its metric against n (or d) when one exists.
+fn claim_fit(
+    exp: &Experiment,
+    rows: &[Row],
+    c: &ClaimSpec,
+    cell: &crate::scaling::Scaling,
+) -> (Option<FitReport>, Verdict) {
+    let series = claim_series(exp, rows, c, cell);
+    let mut fit = series_fit(&series, c.metric, c.against);
+    let verdict = match c.kind {
+        ClaimKind::Constant => {
+            let (b, g) = cell.exponents();
+            let by_dim: Vec<Vec<&Row>> = exp
+                .sweep
+                .dim
+                .iter()
+                .map(|&d| {
+                    let mut v: Vec<&Row> = rows
+                        .iter()
+                        .filter(|r| r.dim == d && r.beta == b && r.gamma == g)
+                        .filter(|r| {
+                            let x = r.n as f64;
+                            c.against == Against::Dim
+                                || (c.fit_from.is_none_or(|a| x >= a)
+                                    && c.fit_to.is_none_or(|b| x <= b))
+                        })
+                        .collect();
+                    v.sort_by_key(|r| r.n);
+                    v
+                })
+                .collect();
+            let kappa_limit = cell.kappa_limit().unwrap_or(f64::NAN);
+            let (report, v) = decide_constant(&by_dim, c, kappa_limit);
+            if let Some(f) = &mut fit {
+                f.constant = Some(report);
+            }
+            v
+        }
+        _ => match &mut fit {
+            Some(f) => {
+                if c.grid_term {
+                    f.corrected = grid_term_fit(&series, c.metric, c.slope.unwrap_or(f64::NAN));
+                }
+                decide_slope(f, c, &series)
+            }
+            None => {
+                let usable = series
+                    .iter()
+                    .filter(|r| r.metric(c.metric).is_some())
+                    .count();
+                let diverged: u64 = series.iter().map(|r| r.diverged).sum();
+                Verdict {
+                    kind: crate::stats::VerdictKind::Inconclusive,
+                    reason: format!(
+                        "no slope could be fitted: {usable} of {} points have an estimate ({diverged} trajectories diverged)",
+                        series.len()
+                    ),
+                }
+            }
+        },
+    };
+    if let Some(f) = &mut fit {
+        f.claim = Some(c.clone());
+        f.verdict = Some(verdict.clone());
+    }
+    (fit, verdict)
 }
 
 /// Computes the fits, the claim's verdict and the phase diagram from the rows.
@@ -553,59 +685,13 @@ pub fn analyse(exp: &Experiment, s: &mut Summary) {
             }
         }
     }
-    let n_max = *exp.sweep.n.last().expect("non-empty");
     let (b0, g0) = cells[0].exponents();
-    let main = match &exp.claim {
-        Some(c) => {
-            let series: Vec<&Row> = s
-                .rows
-                .iter()
-                .filter(|r| same_cell(r, &cells[0]))
-                .filter(|r| match c.against {
-                    Against::N => r.dim == exp.sweep.dim[0],
-                    Against::Dim => r.n == n_max,
-                })
-                .filter(|r| {
-                    let x = match c.against {
-                        Against::N => r.n as f64,
-                        Against::Dim => r.dim as f64,
-                    };
-                    c.fit_from.is_none_or(|a| x >= a) && c.fit_to.is_none_or(|b| x <= b)
-                })
-                .collect();
-            let diverged: u64 = series.iter().map(|r| r.diverged).sum();
-            let missing = series
-                .iter()
-                .filter(|r| r.metric(c.metric).is_none())
-                .count();
-            let usable = series.len() - missing;
-            series_fit(&series, c.metric, c.against).map(|mut f| {
-                let why = if diverged > 0 {
-                    Some(format!("{diverged} trajectories diverged"))
-                } else if usable < 3 {
-                    Some(format!(
-                        "only {usable} points have an estimate of {}; a slope interval needs 3",
-                        c.metric.key()
-                    ))
-                } else if missing > 0 {
-                    Some(format!(
-                        "{missing} of {} points have no estimate of {}",
-                        series.len(),
-                        c.metric.key()
-                    ))
-                } else {
-                    None
-                };
-                let claim = Claim {
-                    slope: c.slope,
-                    tolerance: c.tolerance,
-                    decay: c.decay,
-                };
-                f.verdict = Some(decide(f.fit.ci95, &claim, why.as_deref()));
-                f.claim = Some(c.clone());
-                f
-            })
-        }
+    let claimed = exp
+        .claim
+        .as_ref()
+        .map(|c| claim_fit(exp, &s.rows, c, &cells[0]));
+    let main = match &claimed {
+        Some((f, _)) => f.clone(),
         None => fits
             .iter()
             .find(|f| {
@@ -633,28 +719,7 @@ pub fn analyse(exp: &Experiment, s: &mut Summary) {
             None => fits.push(m.clone()),
         }
     }
-    s.verdict = match (&main, &exp.claim) {
-        (Some(m), Some(_)) => m.verdict.clone(),
-        (None, Some(_)) => {
-            let usable = s
-                .rows
-                .iter()
-                .filter(|r| {
-                    r.metric(exp.claim.as_ref().map_or(Metric::SupSqError, |c| c.metric))
-                        .is_some()
-                })
-                .count();
-            let diverged: u64 = s.rows.iter().map(|r| r.diverged).sum();
-            Some(Verdict {
-                kind: crate::stats::VerdictKind::Inconclusive,
-                reason: format!(
-                    "no slope could be fitted: {usable} of {} points have an estimate ({diverged} trajectories diverged)",
-                    s.rows.len()
-                ),
-            })
-        }
-        _ => None,
-    };
+    s.verdict = claimed.map(|(_, v)| v);
     s.fit = main;
     if exp.grid.is_some() {
         s.phase = cells

@@ -126,15 +126,18 @@ impl Objective {
 /// Estimates the realised kappa from per-group sums of theta at the checkpoints.
 ///
 /// `times` are the checkpoint times, `group_sums[g]` the sums over group g's trajectories
-/// ((K+1) x d, row-major), `group_sizes[g]` their counts, and `kappa_guess` a scale for the search
-/// (kappa_hat is sought in [guess / 30, guess * 30]). Returns `None` with fewer than 2 groups or
-/// when the best fit lies at the edge of that range.
+/// ((K+1) x d, row-major), `group_counts[g][k]` how many trajectories enter checkpoint k's sum
+/// (those not diverged by then), and `kappa_guess` a scale for the search (kappa_hat is sought in
+/// [guess / 30, guess * 30]). Every mean, the full one and each leave-one-group-out one, divides a
+/// checkpoint's sum by the count of the same trajectories. Returns `None` with fewer than 2
+/// groups, when some checkpoint has no trajectory left without one group, or when the best fit
+/// lies at the edge of the range.
 pub fn kappa_hat(
     loss: &dyn Loss,
     theta0: &[f64],
     times: &[f64],
     group_sums: &[Vec<f64>],
-    group_sizes: &[u64],
+    group_counts: &[Vec<u64>],
     kappa_guess: f64,
 ) -> Option<Estimate> {
     let d = theta0.len();
@@ -160,33 +163,38 @@ pub fn kappa_hat(
     let total: Vec<f64> = (0..group_sums[0].len())
         .map(|i| group_sums.iter().map(|g| g[i]).sum())
         .collect();
-    let m: u64 = group_sizes.iter().sum();
-    let mean_of = |sum: &[f64], count: u64| -> Vec<Vec<f64>> {
+    let total_count: Vec<u64> = (0..times.len())
+        .map(|k| group_counts.iter().map(|c| c[k]).sum())
+        .collect();
+    let mean_of = |sum: &[f64], count: &[u64]| -> Option<Vec<Vec<f64>>> {
         pick.iter()
             .map(|&k| {
-                sum[k * d..(k + 1) * d]
-                    .iter()
-                    .map(|v| v / count as f64)
-                    .collect()
+                (count[k] > 0).then(|| {
+                    sum[k * d..(k + 1) * d]
+                        .iter()
+                        .map(|v| v / count[k] as f64)
+                        .collect()
+                })
             })
             .collect()
     };
     let full = obj.argmin(
-        &mean_of(&total, m),
+        &mean_of(&total, &total_count)?,
         kappa_guess / RANGE,
         kappa_guess * RANGE,
         61,
     )?;
     let loo: Vec<f64> = group_sums
         .iter()
-        .zip(group_sizes)
-        .map(|(g, &size)| {
+        .zip(group_counts)
+        .map(|(g, c)| {
             let rest: Vec<f64> = total.iter().zip(g).map(|(t, x)| t - x).collect();
+            let rest_count: Vec<u64> = total_count.iter().zip(c).map(|(t, x)| t - x).collect();
             let (lo, hi) = (
                 (full / 1.5).max(kappa_guess / RANGE),
                 (full * 1.5).min(kappa_guess * RANGE),
             );
-            obj.argmin(&mean_of(&rest, m - size), lo, hi, 9)
+            obj.argmin(&mean_of(&rest, &rest_count)?, lo, hi, 9)
         })
         .collect::<Option<_>>()?;
     let mut e = jackknife(full, &loo);
@@ -221,7 +229,7 @@ mod tests {
             }
             sums.push(s);
         }
-        let e = kappa_hat(&q, &theta0, &times, &sums, &[10; 4], 1.0).unwrap();
+        let e = kappa_hat(&q, &theta0, &times, &sums, &vec![vec![10; 21]; 4], 1.0).unwrap();
         assert!((e.mean - kappa).abs() < 1e-6, "{e:?}");
 
         let lin = Linear::new(vec![1.0, 2.0]);
@@ -233,7 +241,7 @@ mod tests {
                     .collect()
             })
             .collect();
-        let e = kappa_hat(&lin, &theta0, &times, &lin_sums, &[5; 3], 2.0).unwrap();
+        let e = kappa_hat(&lin, &theta0, &times, &lin_sums, &vec![vec![5; 21]; 3], 2.0).unwrap();
         assert!((e.mean - 0.8).abs() < 1e-7 && e.std_error < 1e-7, "{e:?}");
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod bench;
+pub mod claims;
 pub mod data;
 pub mod drift;
 pub mod engine;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod experiment;
 pub mod fastmath;
 pub mod flow;
+pub mod fluctuation;
 pub mod learning;
 pub mod loss;
 pub mod plan;

@@ -18,6 +18,22 @@ pub fn splitmix64(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The 64-bit FNV-1a hash of `bytes` (Fowler, Noll & Vo; the offset basis and prime of the
+/// 64-bit variant).
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01B3);
+    }
+    h
+}
+
+/// A seed mixed with an identity string: SplitMix64 of the seed and the identity's FNV-1a hash.
+pub fn mix_seed(seed: u64, identity: &str) -> u64 {
+    splitmix64(seed ^ splitmix64(fnv1a64(identity.as_bytes())))
+}
+
 /// The 128-bit generator state for one trajectory.
 pub fn stream_state(seed: u64, n: u64, dim: u64, index: u64) -> u128 {
     let mut h = splitmix64(seed ^ 0x5354_4450_2D46_4C4F);

@@ -64,7 +64,7 @@ impl Scaling {
     }
 
     /// kappa_n = n alpha_n (2 cosh A_n - 2 sinh(A_n)/A_n): the exact drift constant over unit time
-    /// for a linear loss at this n (NOTES.md section 4).
+    /// for a linear loss at this n (docs/model.md section 2).
     pub fn kappa_n(&self, n: u64) -> f64 {
         n as f64 * self.alpha_n(n) * drift_factor(self.a_n(n))
     }
@@ -90,6 +90,30 @@ impl Scaling {
         } else {
             Ok(2.0 / 3.0 * self.alpha * self.a * self.a)
         }
+    }
+}
+
+impl Scaling {
+    /// alpha^2 A^4, the scale of the diffusion coefficient of the fluctuation limit
+    /// ([`crate::fluctuation`]), or why the rule has none: the limit needs the critical line
+    /// beta + 2 gamma = 1 (where n^2 alpha_n^2 A_n^4 = alpha^2 A^4 for every n) and gamma > 1/4
+    /// (A_n -> 0 fast enough that the O(A_n^2) bias of the drift is o(n^(-1/2)); docs/model.md
+    /// section 5).
+    pub fn noise_scale(&self) -> Result<f64, String> {
+        let (beta, gamma) = self.exponents();
+        let line = beta + 2.0 * gamma;
+        if (line - 1.0).abs() > 1e-12 {
+            let what = if line < 1.0 { "explodes" } else { "freezes" };
+            return Err(format!(
+                "beta + 2 gamma = {line:.4} is not 1, so the drift {what} and there is no diffusion limit"
+            ));
+        }
+        if gamma <= 0.25 {
+            return Err(format!(
+                "gamma = {gamma} is not above 1/4: the O(A_n^2) = O(n^(-2 gamma)) bias of the drift does not vanish against the n^(-1/2) fluctuations, so sqrt(n) (Z^n - Z) has no centred limit"
+            ));
+        }
+        Ok(self.alpha.powi(2) * self.a.powi(4))
     }
 }
 

@@ -54,6 +54,11 @@ nightly! {
     drift_first_version => "drift-first-version",
     drift_corrected => "drift-corrected",
     phase_diagram => "phase-diagram",
+    constant_corrected_terminal => "constant-corrected-terminal",
+    constant_corrected_sup => "constant-corrected-sup",
+    constant_logistic => "constant-logistic",
+    constant_dimension => "constant-dimension",
+    constant_wrong_drift => "constant-wrong-drift",
 }
 
 /// The logistic learning experiment at full size on seed 1 and on seed 1001 (which also changes

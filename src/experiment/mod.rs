@@ -200,17 +200,37 @@ pub enum Against {
     Dim,
 }
 
+/// What a claim asserts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClaimKind {
+    /// The log-log slope equals `slope` within `tolerance`.
+    #[default]
+    Slope,
+    /// The log-log slope is at most `slope + tolerance` (an upper bound such as c^2 d / n).
+    Bound,
+    /// n times the error (or kappa_hat) equals the predicted limit within a relative `tolerance`.
+    Constant,
+}
+
 /// A claim stated in the file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClaimSpec {
+    /// What is claimed.
+    #[serde(default)]
+    pub kind: ClaimKind,
     /// The quantity.
     pub metric: Metric,
     /// Against n or d.
     pub against: Against,
-    /// The claimed slope.
-    pub slope: f64,
-    /// Its tolerance.
+    /// The claimed slope (slope and bound claims).
+    pub slope: Option<f64>,
+    /// Its tolerance: a slope's half-width, or the relative half-width of a constant's band.
     pub tolerance: f64,
+    /// Whether the slope fit models the grid maximum's approach to the supremum:
+    /// y = n^slope (a + b n^(-1/2)) (sup_sq_error against n).
+    #[serde(default)]
+    pub grid_term: bool,
     /// Whether decay (slope < 0) is also required.
     pub decay: bool,
     /// The verdict the experiment expects, if stated.
@@ -370,6 +390,19 @@ impl Experiment {
         v
     }
 
+    /// The seed of every random stream of a grid cell: `seed` mixed with the experiment's
+    /// identity (name, loss, scaling rule and exponents), so that no two experiments or cells
+    /// share random bits.
+    pub fn stream_seed(&self, scaling: &Scaling) -> u64 {
+        let identity = format!(
+            "{}|{}|{}",
+            self.name,
+            serde_json::to_string(&self.loss).expect("serialisable"),
+            serde_json::to_string(&scaling.rule).expect("serialisable"),
+        );
+        crate::rng::mix_seed(self.seed, &identity)
+    }
+
     /// kappa of the reference flow at a point.
     pub fn kappa(&self, p: &Point) -> f64 {
         match self.reference.drift {
@@ -418,13 +451,34 @@ impl Experiment {
             .iter()
             .filter(|&&x| c.fit_from.is_none_or(|a| x >= a) && c.fit_to.is_none_or(|b| x <= b))
             .count();
-        (points < 3).then(|| {
+        let (need, what) = match (c.kind, c.metric) {
+            (ClaimKind::Constant, Metric::SupSqError) => {
+                (3, "the fit of n E sup = a - b n^(-1/2) with an interval")
+            }
+            (ClaimKind::Constant, _) => (1, "a constant claim"),
+            _ if c.grid_term => (4, "a slope with the grid term and an interval"),
+            _ => (3, "a slope with a confidence interval"),
+        };
+        let (key, points) = if c.kind == ClaimKind::Constant {
+            ("n", self.sweep.n.len())
+        } else {
+            (
+                if c.against == Against::Dim {
+                    "dim"
+                } else {
+                    "n"
+                },
+                points,
+            )
+        };
+        (points < need).then(|| {
             let table = if quick { "quick" } else { "sweep" };
-            let key = if c.against == Against::Dim { "dim" } else { "n" };
             (
                 format!("{table}.{key}"),
-                format!("has {points} values in the claim's fit range; a slope with a confidence interval needs at least 3"),
-                "at least 3 values (inside claim.fit_from..claim.fit_to)".into(),
+                format!(
+                    "has {points} values in the claim's fit range; {what} needs at least {need}"
+                ),
+                format!("at least {need} values (inside claim.fit_from..claim.fit_to)"),
             )
         })
     }
@@ -450,6 +504,39 @@ impl Experiment {
             }
         }
     }
+}
+
+/// Why a constant claim cannot be tested on this experiment: the key to blame, the problem and
+/// the fix. Constant claims need the fluctuation limit (the critical line with gamma > 0) and one
+/// scaling (no grid).
+fn constant_claim_problem(
+    scaling: &Scaling,
+    grid: bool,
+    metric: Metric,
+    against: Against,
+) -> Option<(&'static str, String, String)> {
+    if grid {
+        return Some((
+            "claim.kind",
+            "\"constant\" needs one scaling, but the file has a [grid]".into(),
+            "a slope claim, or no [grid]".into(),
+        ));
+    }
+    if against == Against::Dim && metric == Metric::KappaHat {
+        return Some((
+            "claim.against",
+            "a constant claim on kappa_hat is checked at the largest n, not against d".into(),
+            "against = \"n\"".into(),
+        ));
+    }
+    if let Err(why) = scaling.noise_scale() {
+        return Some((
+            "claim.kind",
+            format!("\"constant\" compares with the fluctuation limit, which this scaling does not have: {why}"),
+            "rule = \"corrected\", or rule = \"power\" with beta + 2 gamma = 1 and gamma > 0; or a slope claim".into(),
+        ));
+    }
+    None
 }
 
 /// Reads and validates a convergence experiment file.
@@ -1226,6 +1313,14 @@ fn read(cx: &Cx, top: &mut Sec) -> Result<Experiment, Error> {
 
     let mut claim = None;
     if let Some(mut c) = top.sub("claim")? {
+        let kind = match c
+            .choice("kind", Some("slope"), &["slope", "bound", "constant"])?
+            .as_str()
+        {
+            "slope" => ClaimKind::Slope,
+            "bound" => ClaimKind::Bound,
+            _ => ClaimKind::Constant,
+        };
         let metric = match c
             .choice(
                 "metric",
@@ -1243,19 +1338,56 @@ fn read(cx: &Cx, top: &mut Sec) -> Result<Experiment, Error> {
         } else {
             Against::Dim
         };
-        let slope = c.f64_in(
-            "slope",
-            None,
-            |x| x.abs() <= 10.0,
-            "a number from -10 to 10",
-        )?;
-        let tolerance = c.f64_in(
-            "tolerance",
-            None,
-            |x| x > 0.0 && x <= 10.0,
-            "a number in (0, 10]",
-        )?;
-        let default_decay = metric != Metric::KappaHat && against == Against::N;
+        let slope = if kind == ClaimKind::Constant {
+            if c.take("slope").is_some() {
+                return Err(cx.invalid(
+                    "claim.slope",
+                    "is given for a constant claim, which compares a value, not a slope",
+                    "no `slope` with kind = \"constant\" (or kind = \"slope\")",
+                ));
+            }
+            None
+        } else {
+            Some(c.f64_in(
+                "slope",
+                None,
+                |x| x.abs() <= 10.0,
+                "a number from -10 to 10",
+            )?)
+        };
+        let tolerance = if kind == ClaimKind::Constant {
+            c.f64_in(
+                "tolerance",
+                None,
+                |x| x > 0.0 && x < 1.0,
+                "a relative tolerance in (0, 1): measured / predicted within 1 ± tolerance",
+            )?
+        } else {
+            c.f64_in(
+                "tolerance",
+                None,
+                |x| x > 0.0 && x <= 10.0,
+                "a number in (0, 10]",
+            )?
+        };
+        let grid_term = match c.take("grid_term") {
+            None => false,
+            Some(Value::Boolean(b)) => b,
+            Some(v) => return Err(c.bad("grid_term", &v, "true or false")),
+        };
+        if grid_term
+            && (kind == ClaimKind::Constant
+                || metric != Metric::SupSqError
+                || against != Against::N)
+        {
+            return Err(cx.invalid(
+                "claim.grid_term",
+                "models the grid maximum of the sup, so it applies only to a slope or bound claim on sup_sq_error against n",
+                "grid_term only with metric = \"sup_sq_error\", against = \"n\"",
+            ));
+        }
+        let default_decay =
+            metric != Metric::KappaHat && against == Against::N && kind != ClaimKind::Constant;
         let decay = match c.take("decay") {
             None => default_decay,
             Some(Value::Boolean(b)) => b,
@@ -1292,11 +1424,19 @@ fn read(cx: &Cx, top: &mut Sec) -> Result<Experiment, Error> {
                 "against = \"n\", or add [sweep] dim",
             ));
         }
+        if kind == ClaimKind::Constant {
+            constant_claim_problem(&scaling, grid.is_some(), metric, against)
+                .map_or(Ok(()), |(key, problem, fix)| {
+                    Err(cx.invalid(key, problem, fix))
+                })?;
+        }
         claim = Some(ClaimSpec {
+            kind,
             metric,
             against,
             slope,
             tolerance,
+            grid_term,
             decay,
             expect,
             statement,

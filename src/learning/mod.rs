@@ -2,7 +2,7 @@
 //! loss L_k(theta), and a rule moves theta once per sample:
 //!
 //! - `Stdp { n }`: n updates of eq. 3.1 on L_k, starting afresh from the theta left by the previous
-//!   sample (theta(k,-1) = theta(k,0), as for one learning opportunity in NOTES.md section 1);
+//!   sample (theta(k,-1) = theta(k,0), as for one learning opportunity in docs/model.md section 1);
 //! - `Flow`: theta moves along dZ/dt = -kappa grad L_k(Z) for unit time (RK4);
 //! - `Sgd`: theta <- theta - kappa grad L_k(theta);
 //! - `SingleUpdate`: eq. 2.2 of Schmidt-Hieber's scheme, one update per sample, whose loss
@@ -257,7 +257,7 @@ pub fn draw(theta: &[f64], a: f64, rng: &mut Pcg64Mcg, x: &mut [f64], e: &mut [f
 }
 
 /// One learning opportunity: n updates of eq. 3.1 on `loss` from theta, in place, with
-/// theta(-1) = theta(0) (NOTES.md section 1). The same recursion as
+/// theta(-1) = theta(0) (docs/model.md section 1). The same recursion as
 /// [`crate::recursion::Trajectory`], without allocation and with the vectorised exp of [`draw`].
 pub fn stdp_sample(
     loss: &dyn Loss,

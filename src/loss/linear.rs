@@ -1,7 +1,7 @@
 use super::{LANES, Loss};
 
 /// L(theta) = g.theta. For this loss the mean STDP increment is known exactly:
-/// -alpha_n (2 cosh A_n - 2 sinh(A_n)/A_n) g per update (NOTES.md section 3.1).
+/// -alpha_n (2 cosh A_n - 2 sinh(A_n)/A_n) g per update (docs/model.md section 3).
 #[derive(Clone, Debug)]
 pub struct Linear {
     g: Vec<f64>,
@@ -31,6 +31,9 @@ impl Loss for Linear {
         grad.copy_from_slice(&self.g);
     }
 
+    fn hessian_vector(&self, _theta: &[f64], _v: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+    }
     #[inline(always)]
     fn value_lanes(&self, x: &[f64], lanes: usize, _scratch: &mut [f64], out: &mut [f64]) {
         super::value_lanes_by_rows(self, x, lanes, out);

@@ -33,6 +33,13 @@ impl Loss for LogCosh {
         }
     }
 
+    /// d/dz tanh z = 1 - tanh^2 z (diagonal Hessian).
+    fn hessian_vector(&self, theta: &[f64], v: &[f64], out: &mut [f64]) {
+        for i in 0..self.center.len() {
+            let t = (theta[i] - self.center[i]).tanh();
+            out[i] = (1.0 - t * t) * v[i];
+        }
+    }
     #[inline(always)]
     fn value_lanes(&self, x: &[f64], lanes: usize, _scratch: &mut [f64], out: &mut [f64]) {
         super::value_lanes_by_rows(self, x, lanes, out);

@@ -38,6 +38,16 @@ impl Loss for Logistic {
         }
     }
 
+    /// H = s (1 - s) x x^T with s = sigmoid(-y x.theta) (y^2 = 1): rank one, O(d) per product.
+    fn hessian_vector(&self, theta: &[f64], v: &[f64], out: &mut [f64]) {
+        let m: f64 = self.x.iter().zip(theta).map(|(x, t)| x * t).sum();
+        let s = sigmoid(-self.y * m);
+        let xv: f64 = self.x.iter().zip(v).map(|(x, v)| x * v).sum();
+        let c = s * (1.0 - s) * xv;
+        for (o, x) in out.iter_mut().zip(&self.x) {
+            *o = c * x;
+        }
+    }
     #[inline(always)]
     fn value_lanes(&self, x: &[f64], lanes: usize, _scratch: &mut [f64], out: &mut [f64]) {
         super::value_lanes_by_rows(self, x, lanes, out);

@@ -111,6 +111,31 @@ pub trait Loss: Send + Sync {
         }
     }
 
+    /// Writes H(theta) v, the Hessian of L at theta applied to v. The fluctuation limit
+    /// ([`crate::fluctuation`]) needs it; the STDP recursion never does.
+    ///
+    /// The default is the central difference of the gradient along v,
+    /// (grad L(theta + h v) - grad L(theta - h v)) / (2 h) with h = eps^(1/3) (1 + |theta|) / |v|
+    /// (error O(h^2) plus rounding O(eps / h); Nocedal & Wright, *Numerical Optimization*, 2nd ed.,
+    /// 2006, section 8.1). It allocates; override it with the exact product for speed and accuracy.
+    fn hessian_vector(&self, theta: &[f64], v: &[f64], out: &mut [f64]) {
+        let norm = |x: &[f64]| x.iter().map(|a| a * a).sum::<f64>().sqrt();
+        let vn = norm(v);
+        if vn == 0.0 {
+            out.fill(0.0);
+            return;
+        }
+        let h = f64::EPSILON.cbrt() * (1.0 + norm(theta)) / vn;
+        let shifted = |sign: f64| -> Vec<f64> {
+            theta.iter().zip(v).map(|(t, v)| t + sign * h * v).collect()
+        };
+        let mut minus = vec![0.0; theta.len()];
+        self.gradient(&shifted(1.0), out);
+        self.gradient(&shifted(-1.0), &mut minus);
+        for (o, m) in out.iter_mut().zip(&minus) {
+            *o = (*o - m) / (2.0 * h);
+        }
+    }
     /// The concrete type, for built-in losses; others keep the default.
     fn known(&self) -> Known<'_> {
         Known::Other
@@ -173,6 +198,28 @@ pub(crate) mod tests {
         }
     }
 
+    /// Checks H v against central differences of the analytic gradient along v (error O(h^2)),
+    /// relative to the scale of the gradient change.
+    pub(crate) fn check_hessian(loss: &dyn Loss, theta: &[f64], v: &[f64]) {
+        let d = loss.dim();
+        let mut hv = vec![0.0; d];
+        loss.hessian_vector(theta, v, &mut hv);
+        let h = 1e-5;
+        let (mut gp, mut gm) = (vec![0.0; d], vec![0.0; d]);
+        let p: Vec<f64> = theta.iter().zip(v).map(|(t, v)| t + h * v).collect();
+        let m: Vec<f64> = theta.iter().zip(v).map(|(t, v)| t - h * v).collect();
+        loss.gradient(&p, &mut gp);
+        loss.gradient(&m, &mut gm);
+        let scale = 1.0 + v.iter().map(|x| x.abs()).sum::<f64>();
+        for i in 0..d {
+            let num = (gp[i] - gm[i]) / (2.0 * h);
+            assert!(
+                (num - hv[i]).abs() <= 1e-6 * scale,
+                "coordinate {i}: analytic {} vs numeric {num} at {theta:?} along {v:?}",
+                hv[i]
+            );
+        }
+    }
     /// Checks that the batched evaluation equals the scalar one bit for bit.
     pub(crate) fn check_lanes(loss: &dyn Loss, points: &[Vec<f64>]) {
         let d = loss.dim();
@@ -227,6 +274,18 @@ pub(crate) mod tests {
             check_gradient(&Linear::new(g), &t);
         }
 
+        #[test]
+        fn hessians_match_gradient_differences(c in vec3(), h in proptest::collection::vec(0.0f64..5.0, 3), t in vec3(), v in vec3(), y in prop_oneof![Just(-1.0), Just(1.0)]) {
+            check_hessian(&LogCosh::new(c.clone()), &t, &v);
+            check_hessian(&Quadratic::new(c.clone(), h), &t, &v);
+            check_hessian(&Logistic::new(c.clone(), y), &t, &v);
+            check_hessian(&Linear::new(c), &t, &v);
+        }
+        #[test]
+        fn default_hessian_is_a_gradient_difference(x in proptest::collection::vec(-2.0f64..2.0, 2), y in 0usize..2, t in proptest::collection::vec(-2.0f64..2.0, 9), v in proptest::collection::vec(-2.0f64..2.0, 9)) {
+            // The softmax sample keeps the finite-difference default.
+            check_hessian(&SoftmaxSample::new(&x, y, 3), &t, &v);
+        }
         #[test]
         fn lanes_match_scalar(c in vec3(), pts in proptest::collection::vec(vec3(), 1..=LANES)) {
             check_lanes(&LogCosh::new(c.clone()), &pts);

@@ -44,6 +44,11 @@ impl Loss for Quadratic {
         }
     }
 
+    fn hessian_vector(&self, _theta: &[f64], v: &[f64], out: &mut [f64]) {
+        for i in 0..self.center.len() {
+            out[i] = self.curvature[i] * v[i];
+        }
+    }
     #[inline(always)]
     fn value_lanes(&self, x: &[f64], lanes: usize, _scratch: &mut [f64], out: &mut [f64]) {
         super::value_lanes_by_rows(self, x, lanes, out);

@@ -4,7 +4,7 @@
 
 use crate::analysis::{FitReport, PathRecord, PhaseCell, Row, Summary, drift_class};
 use crate::error::Error;
-use crate::experiment::{Against, Metric};
+use crate::experiment::{Against, ClaimKind, Metric};
 use crate::stats::PowerLawFit;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
@@ -28,7 +28,7 @@ pub(super) const PALETTE: [RGBColor; 8] = [
     RGBColor(227, 119, 194),
     RGBColor(23, 190, 207),
 ];
-const SHAPES: [Shape; 5] = [
+pub(super) const SHAPES: [Shape; 5] = [
     Shape::Circle,
     Shape::Square,
     Shape::Triangle,
@@ -49,6 +49,7 @@ pub fn draw_all(summary: &Summary, dir: &Path) -> Result<Vec<String>, Error> {
             ("error_vs_dim", error_vs_dim),
             ("phase", phase),
             ("bias_variance", bias_variance),
+            ("constant_vs_n", super::constant_figures::constant_vs_n),
         ],
     )
 }
@@ -345,7 +346,7 @@ pub(super) fn tick(v: f64) -> String {
     }
 }
 
-fn experiment_line(s: &Summary) -> String {
+pub(super) fn experiment_line(s: &Summary) -> String {
     if s.title.is_empty() || s.title == s.name {
         s.name.clone()
     } else {
@@ -353,7 +354,7 @@ fn experiment_line(s: &Summary) -> String {
     }
 }
 
-fn cell_text(beta: f64, gamma: f64) -> String {
+pub(super) fn cell_text(beta: f64, gamma: f64) -> String {
     format!("β = {}, γ = {}", short(beta), short(gamma))
 }
 
@@ -383,12 +384,15 @@ pub(super) fn slope_text(f: &PowerLawFit) -> String {
 
 /// "fitted slope -0.98 [-1.02, -0.95] → holds (claimed -1 ± 0.15)".
 fn fit_caption(f: &FitReport) -> String {
-    let mut s = format!("fitted slope {}", slope_text(&f.fit));
+    let mut s = match (&f.claim, &f.constant, &f.corrected) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => super::markdown::result_text(f),
+        _ => format!("fitted slope {}", slope_text(&f.fit)),
+    };
     if let Some(v) = &f.verdict {
         s += &format!(" → {}", v.kind);
     }
     if let Some(c) = &f.claim {
-        s += &format!(" (claimed {} ± {})", short(c.slope), short(c.tolerance));
+        s += &format!(" (claimed {})", super::markdown::claim_text(c));
     }
     s
 }
@@ -1091,9 +1095,23 @@ pub(super) fn wedge(anchor: P, slope: f64, tolerance: f64, x0: f64, x1: f64) -> 
 
 fn fit_curve(f: &FitReport, color: RGBColor, label: String) -> Option<Curve> {
     let (x0, x1) = bounds(f.x.iter().copied().filter(|v| *v > 0.0))?;
+    let pts = match &f.corrected {
+        Some(c) => (0..=40)
+            .map(|i| {
+                let x = x0 * (x1 / x0).powf(f64::from(i) / 40.0);
+                (x, c.predict(x))
+            })
+            .collect(),
+        None => vec![(x0, f.fit.predict(x0)), (x1, f.fit.predict(x1))],
+    };
+    let label = if f.corrected.is_some() {
+        label.replace("power-law fit", "fit n^s (a - b n^(-1/2))")
+    } else {
+        label
+    };
     Some(Curve {
         label: Some(label),
-        pts: vec![(x0, f.fit.predict(x0)), (x1, f.fit.predict(x1))],
+        pts,
         color: color.to_rgba(),
         width: 3,
         dash: Dash::Solid,
@@ -1112,7 +1130,8 @@ fn fit_range(f: &FitReport, series: Option<&Points>, x: &str) -> String {
 }
 
 fn claim_band(f: &FitReport) -> Option<Band> {
-    let c = f.claim.as_ref()?;
+    let c = f.claim.as_ref().filter(|c| c.kind == ClaimKind::Slope)?;
+    let slope = c.slope?;
     let (x0, x1) = bounds(f.x.iter().copied().filter(|v| *v > 0.0))?;
     let xg = (x0 * x1).sqrt();
     let anchor = (xg, f.fit.predict(xg));
@@ -1122,10 +1141,10 @@ fn claim_band(f: &FitReport) -> Option<Band> {
     Some(Band {
         label: format!(
             "claimed slope {} ± {} through the fit at the middle",
-            short(c.slope),
+            short(slope),
             short(c.tolerance)
         ),
-        polygons: wedge(anchor, c.slope, c.tolerance, x0, x1),
+        polygons: wedge(anchor, slope, c.tolerance, x0, x1),
         color: RGBColor(44, 160, 44).mix(0.18),
     })
 }
@@ -1135,21 +1154,21 @@ fn same(a: f64, b: f64) -> bool {
 }
 
 /// The (beta, gamma) of the main series: the main fit's, else the first row's.
-fn main_cell(s: &Summary) -> Option<(f64, f64)> {
+pub(super) fn main_cell(s: &Summary) -> Option<(f64, f64)> {
     s.fit
         .as_ref()
         .map(|f| (f.beta, f.gamma))
         .or_else(|| s.rows.first().map(|r| (r.beta, r.gamma)))
 }
 
-fn cell_rows(s: &Summary, cell: (f64, f64)) -> Vec<&Row> {
+pub(super) fn cell_rows(s: &Summary, cell: (f64, f64)) -> Vec<&Row> {
     s.rows
         .iter()
         .filter(|r| same(r.beta, cell.0) && same(r.gamma, cell.1))
         .collect()
 }
 
-fn distinct<T: PartialOrd + Copy>(values: impl Iterator<Item = T>) -> Vec<T> {
+pub(super) fn distinct<T: PartialOrd + Copy>(values: impl Iterator<Item = T>) -> Vec<T> {
     let mut v: Vec<T> = values.collect();
     v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     v.dedup_by(|a, b| a == b);
@@ -1166,7 +1185,7 @@ fn estimate_point(r: &Row, m: Metric, x: f64) -> Option<Pt> {
     })
 }
 
-fn sorted(mut pts: Vec<Pt>) -> Vec<Pt> {
+pub(super) fn sorted(mut pts: Vec<Pt>) -> Vec<Pt> {
     pts.sort_by(|a, b| a.x.total_cmp(&b.x));
     pts
 }
@@ -2070,6 +2089,13 @@ mod tests {
             terminal_bias_sq: Some(0.01 / (nf * nf)),
             terminal_variance: Some(0.3 * err),
             kappa_hat: Some(est(0.5 * (1.0 + 2.0 / nf.sqrt()), 0.02)),
+            fluctuation: Some(crate::fluctuation::Fluctuation {
+                terminal_sq: 0.7,
+                sup_sq: Some(crate::fluctuation::McValue {
+                    mean: 1.3,
+                    std_error: 0.01,
+                }),
+            }),
             seconds: 0.1,
         }
     }
@@ -2099,10 +2125,14 @@ mod tests {
             gamma: 0.5,
             x,
             fit: fit.clone(),
+            corrected: None,
+            constant: None,
             claim: Some(ClaimSpec {
+                kind: crate::experiment::ClaimKind::Slope,
+                grid_term: false,
                 metric: Metric::SupSqError,
                 against: Against::N,
-                slope: -1.0,
+                slope: Some(-1.0),
                 tolerance: 0.15,
                 decay: true,
                 expect: Some(VerdictKind::Holds),
@@ -2203,7 +2233,8 @@ mod tests {
                 "kappa_vs_n",
                 "error_vs_dim",
                 "phase",
-                "bias_variance"
+                "bias_variance",
+                "constant_vs_n"
             ]
         );
         let read = |stem: &str, ext: &str| {
@@ -2235,6 +2266,7 @@ mod tests {
         s.rows.retain(|r| r.dim == 2);
         for r in &mut s.rows {
             r.kappa_hat = None;
+            r.fluctuation = None;
             r.terminal_bias_sq = Some(0.0);
         }
         s.rows[0].sup_sq_error = Some(est(-1.0, 0.1));

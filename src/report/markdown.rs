@@ -1,7 +1,8 @@
 //! `results/REPORT.md`: the verdict table, then each experiment's evidence and figures.
 
 use crate::analysis::{FitReport, Summary};
-use crate::experiment::{Against, Metric};
+use crate::claims::{ConstantPoint, ConstantReport};
+use crate::experiment::{Against, ClaimKind, ClaimSpec, Metric};
 use crate::learning::study::LearningSummary;
 use crate::stats::VerdictKind;
 use std::fmt::Write as _;
@@ -117,6 +118,102 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|")
 }
 
+/// The claim in a few words: "slope -1.000 ± 0.100", "slope ≤ 1.100", "ratio 1 ± 0.050".
+pub(crate) fn claim_text(c: &ClaimSpec) -> String {
+    let slope = c.slope.unwrap_or(f64::NAN);
+    match c.kind {
+        ClaimKind::Slope => format!("{slope:+.3} ± {:.3}", c.tolerance),
+        ClaimKind::Bound => format!("slope ≤ {:+.3}", slope + c.tolerance),
+        ClaimKind::Constant => format!("measured / predicted = 1 ± {:.3}", c.tolerance),
+    }
+}
+
+/// What the claim's verdict rests on, with its 95% interval.
+pub(crate) fn result_text(f: &FitReport) -> String {
+    if let Some(k) = &f.constant {
+        return constant_text(k);
+    }
+    let rejected = match &f.corrected {
+        Some(c) => c.chi2_p_value < crate::stats::POWER_LAW_REJECTED_P,
+        None => f.fit.power_law_rejected(),
+    };
+    if rejected && let Some(p) = f.fit.pairwise_slopes.last() {
+        let model = if f.corrected.is_some() {
+            "not n^s (a - b n^(-1/2))"
+        } else {
+            "not a power law"
+        };
+        return format!(
+            "{model} (chi-square p = {}); slope from {} to {}: {:.3} {}",
+            crate::claims::p_text(
+                f.corrected
+                    .as_ref()
+                    .map_or(f.fit.chi2_p_value, |c| c.chi2_p_value)
+            ),
+            p.from,
+            p.to,
+            p.slope,
+            fmt_ci(p.ci95)
+        );
+    }
+    match &f.corrected {
+        Some(c) => format!(
+            "{:.3} {} (fit n^s (a - b n^(-1/2)))",
+            c.slope,
+            fmt_ci(c.ci95)
+        ),
+        None => format!("{:.3} {}", f.fit.slope, fmt_ci(f.fit.ci95)),
+    }
+}
+
+/// Measured / predicted at each dimension (all of them when few, else the one farthest from 1).
+fn constant_text(k: &ConstantReport) -> String {
+    let one = |p: &ConstantPoint| {
+        format!(
+            "{}{:.3} {} ({} {} vs predicted {})",
+            if k.points.len() > 1 {
+                format!("d = {}: ", p.dim)
+            } else {
+                String::new()
+            },
+            p.ratio.mean,
+            fmt_ci(p.ratio.ci95),
+            sig(p.measured.mean),
+            p.n.map_or("extrapolated".to_string(), |n| format!("at n = {n}")),
+            sig(p.predicted)
+        )
+    };
+    if k.points.len() <= 3 {
+        return k.points.iter().map(one).collect::<Vec<_>>().join("; ");
+    }
+    let dev = |p: &ConstantPoint| (p.ratio.mean - 1.0).abs();
+    let worst = k.points.iter().max_by(|a, b| dev(a).total_cmp(&dev(b)));
+    let lo = k
+        .points
+        .iter()
+        .map(|p| p.ratio.mean)
+        .fold(f64::INFINITY, f64::min);
+    let hi = k
+        .points
+        .iter()
+        .map(|p| p.ratio.mean)
+        .fold(f64::NEG_INFINITY, f64::max);
+    format!(
+        "{} dimensions, ratios {lo:.3} to {hi:.3}; farthest from 1: {}",
+        k.points.len(),
+        worst.map_or(String::new(), one)
+    )
+}
+
+/// Four significant digits.
+fn sig(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let digits = (3 - x.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    format!("{x:.digits$}")
+}
+
 fn fmt_ci(c: [f64; 2]) -> String {
     format!("[{:.3}, {:.3}]", c[0], c[1])
 }
@@ -129,7 +226,7 @@ fn fmt_ci4(c: [f64; 2]) -> String {
 /// expectation.
 pub fn verdict_table(entries: &[Entry], learning: &[LearningEntry]) -> String {
     let mut t = String::from(
-        "| experiment | paper statement | quantity | claimed slope | fitted slope [95% CI] | verdict | expected | |\n\
+        "| experiment | paper statement | quantity | claim | result [95% CI] | verdict | expected | |\n\
 |---|---|---|---|---|---|---|---|\n",
     );
     for e in entries {
@@ -143,10 +240,7 @@ pub fn verdict_table(entries: &[Entry], learning: &[LearningEntry]) -> String {
             continue;
         };
         let (claim, statement) = match &f.claim {
-            Some(c) => (
-                format!("{:+.3} ± {:.3}", c.slope, c.tolerance),
-                c.statement.clone(),
-            ),
+            Some(c) => (claim_text(c), c.statement.clone()),
             None => ("-".into(), "(no claim)".into()),
         };
         let v = f
@@ -157,13 +251,12 @@ pub fn verdict_table(entries: &[Entry], learning: &[LearningEntry]) -> String {
         let mark = mark(e.verdict(), e.expected(), s.provenance.quick);
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {} | {:.3} {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             s.name,
             cell(&statement),
             cell(&quantity(f)),
             claim,
-            f.fit.slope,
-            fmt_ci(f.fit.ci95),
+            cell(&result_text(f)),
             v,
             x,
             mark

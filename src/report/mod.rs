@@ -1,6 +1,7 @@
 //! Output: `summary.json`, `rows.csv`, the figures and the verification report. Every file is
 //! written atomically (a temporary file in the same folder, then a rename).
 
+mod constant_figures;
 pub mod figures;
 pub mod learning;
 pub mod learning_figures;
@@ -45,7 +46,8 @@ pub fn rows_csv(s: &Summary) -> String {
         "n,dim,beta,gamma,trajectories,diverged,kappa,kappa_n,alpha_n,a_n,steps,\
 sup_sq_error_mean,sup_sq_error_std_error,sup_sq_error_ci95_lo,sup_sq_error_ci95_hi,\
 terminal_sq_error_mean,terminal_sq_error_std_error,terminal_sq_error_ci95_lo,terminal_sq_error_ci95_hi,\
-terminal_bias_sq,terminal_variance,kappa_hat_mean,kappa_hat_std_error,kappa_hat_ci95_lo,kappa_hat_ci95_hi,seconds\n",
+terminal_bias_sq,terminal_variance,kappa_hat_mean,kappa_hat_std_error,kappa_hat_ci95_lo,kappa_hat_ci95_hi,\
+predicted_terminal_sq,predicted_sup_sq,predicted_sup_sq_std_error,seconds\n",
     );
     let opt = |x: Option<f64>| x.map(|v| format!("{v:e}")).unwrap_or_default();
     let est = |e: Option<crate::stats::Estimate>| {
@@ -60,7 +62,7 @@ terminal_bias_sq,terminal_variance,kappa_hat_mean,kappa_hat_std_error,kappa_hat_
     for r in &s.rows {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{:e},{:e},{:e},{:e},{},{},{},{},{},{},{:.3}",
+            "{},{},{},{},{},{},{:e},{:e},{:e},{:e},{},{},{},{},{},{},{},{},{},{:.3}",
             r.n,
             r.dim,
             r.beta,
@@ -77,6 +79,9 @@ terminal_bias_sq,terminal_variance,kappa_hat_mean,kappa_hat_std_error,kappa_hat_
             opt(r.terminal_bias_sq),
             opt(r.terminal_variance),
             est(r.kappa_hat),
+            opt(r.fluctuation.map(|f| f.terminal_sq)),
+            opt(r.fluctuation.and_then(|f| f.sup_sq).map(|s| s.mean)),
+            opt(r.fluctuation.and_then(|f| f.sup_sq).map(|s| s.std_error)),
             r.seconds
         );
     }
