@@ -12,7 +12,7 @@ run experiment="experiments/theorem1-corrected.toml":
 verify:
     cargo run --release -- verify
 
-# Smoke test of the whole pipeline in a few minutes (writes target/verify-quick, not results/).
+# Smoke test of the whole pipeline in about 40 seconds (writes target/verify-quick, not results/).
 verify-quick:
     cargo run --release -- verify --quick --out target/verify-quick
 

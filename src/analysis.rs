@@ -195,6 +195,16 @@ pub struct Summary {
     pub paths: Vec<PathRecord>,
 }
 
+impl Summary {
+    /// Writes `summary.json`, `rows.csv` and the figures into `dir`; returns the files written.
+    pub fn write(
+        &self,
+        dir: impl AsRef<std::path::Path>,
+    ) -> Result<Vec<std::path::PathBuf>, crate::error::Error> {
+        crate::report::write_results(self, dir.as_ref())
+    }
+}
+
 /// Receives progress from a run (argmin-style observer).
 pub trait Observer: Sync {
     /// A point starts; `work` trajectory-updates will follow.

@@ -181,7 +181,7 @@ impl Default for SupBudget {
         Self {
             steps: 1024,
             paths: 32768,
-            work: 2f64.powi(28),
+            work: 2f64.powi(27),
             min_paths: 512,
         }
     }
@@ -370,7 +370,7 @@ pub struct SupSimulation {
     pub paths: usize,
 }
 
-/// Estimates E sup_{t in [0,T]} |V_t|^2 by simulating `paths` paths of V (in [`SUP_GROUPS`] groups
+/// Estimates E sup over t in \[0, T\] of |V_t|^2 by simulating `paths` paths of V (in [`SUP_GROUPS`] groups
 /// with independent streams derived from `seed` and d; bit-identical for any thread count).
 pub fn sup_limit(
     loss: &dyn Loss,

@@ -9,6 +9,7 @@
 pub mod analysis;
 pub mod bench;
 pub mod claims;
+pub mod convergence;
 pub mod data;
 pub mod drift;
 pub mod engine;
@@ -27,3 +28,10 @@ pub mod scaling;
 pub mod serde_nan;
 pub mod shard;
 pub mod stats;
+
+pub use analysis::Summary;
+pub use convergence::ConvergenceStudy;
+pub use error::Error;
+pub use experiment::{Against, ClaimKind, ClaimSpec, DriftChoice, Metric};
+pub use loss::Loss;
+pub use scaling::Scaling;

@@ -76,7 +76,7 @@ enum Command {
     /// Run every experiment in a folder, write each results/<name>/ and results/REPORT.md, and
     /// exit with 1 if any verdict differs from its `expect`.
     Verify {
-        /// Use each experiment's [quick] sizes (a smoke test of a few minutes).
+        /// Use each experiment's [quick] sizes (a smoke test of about 40 seconds).
         #[arg(long)]
         quick: bool,
         /// Output folder.

@@ -229,7 +229,7 @@ impl LaneBatch {
         }
     }
 
-    /// One update of every lane (the engine uses [`Self::step_rows`] and [`Self::step_loss`]).
+    /// One update of every lane (the engine uses `step_rows` and `step_loss`).
     pub fn step(&mut self, loss: &dyn Loss, alpha_n: f64, a_n: f64, ws: &mut Workspace) {
         let zero = std::mem::take(&mut ws.zero);
         let (mut near, mut far) = ([0.0; LANES], [0.0; LANES]);

@@ -42,6 +42,33 @@ pub enum LimitError {
 }
 
 impl Scaling {
+    /// The first version's scaling (3.3): alpha_n = alpha, A_n = A n^(-1/3).
+    pub fn paper(alpha: f64, a: f64) -> Self {
+        Self {
+            rule: ScalingRule::Paper,
+            alpha,
+            a,
+        }
+    }
+
+    /// The corrected scaling: alpha_n = alpha, A_n = A n^(-1/2).
+    pub fn corrected(alpha: f64, a: f64) -> Self {
+        Self {
+            rule: ScalingRule::Corrected,
+            alpha,
+            a,
+        }
+    }
+
+    /// alpha_n = alpha n^(-beta), A_n = A n^(-gamma).
+    pub fn power(alpha: f64, a: f64, beta: f64, gamma: f64) -> Self {
+        Self {
+            rule: ScalingRule::Power { beta, gamma },
+            alpha,
+            a,
+        }
+    }
+
     /// The exponents (beta, gamma) of the rule.
     pub fn exponents(&self) -> (f64, f64) {
         match self.rule {
@@ -63,8 +90,10 @@ impl Scaling {
         self.a * (n as f64).powf(-gamma)
     }
 
-    /// kappa_n = n alpha_n (2 cosh A_n - 2 sinh(A_n)/A_n): the exact drift constant over unit time
-    /// for a linear loss at this n (docs/model.md section 2).
+    /// kappa_n = n alpha_n (2 cosh A_n - 2 sinh(A_n)/A_n): n times the mean increment of one update
+    /// from rest for a linear loss. The loss difference also carries the previous increment,
+    /// which adds O(alpha_n^2 A_n^4) per update, so even for a linear loss the realised drift
+    /// differs from kappa_n at O(1/n) on the corrected scaling (docs/model.md section 4.1).
     pub fn kappa_n(&self, n: u64) -> f64 {
         n as f64 * self.alpha_n(n) * drift_factor(self.a_n(n))
     }

@@ -78,6 +78,30 @@ pub enum LossSpec {
         /// g.
         g: VecSpec,
     },
+    /// A loss defined in Rust by the user ([`crate::ConvergenceStudy`]); serialised as its name.
+    Custom {
+        /// The name that identifies the loss in results and random streams.
+        name: String,
+        /// Builds the loss in dimension d.
+        #[serde(skip)]
+        factory: LossFactory,
+    },
+}
+
+/// Builds a user-defined loss in dimension d.
+#[derive(Clone)]
+pub struct LossFactory(pub std::sync::Arc<dyn Fn(usize) -> Box<dyn Loss> + Send + Sync>);
+
+impl std::fmt::Debug for LossFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LossFactory(..)")
+    }
+}
+
+impl PartialEq for LossFactory {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl LossSpec {
@@ -91,6 +115,7 @@ impl LossSpec {
             )),
             LossSpec::Logistic { x, y } => Box::new(Logistic::new(x.materialize(d), *y)),
             LossSpec::Linear { g } => Box::new(Linear::new(g.materialize(d))),
+            LossSpec::Custom { factory, .. } => (factory.0)(d),
         }
     }
 
@@ -102,6 +127,7 @@ impl LossSpec {
             }
             LossSpec::Logistic { x, .. } => vec![("x", x)],
             LossSpec::Linear { g } => vec![("g", g)],
+            LossSpec::Custom { .. } => Vec::new(),
         }
     }
 }
@@ -241,6 +267,73 @@ pub struct ClaimSpec {
     pub fit_from: Option<f64>,
     /// Only points with x <= this enter the claim's fit.
     pub fit_to: Option<f64>,
+}
+
+impl ClaimSpec {
+    fn base(kind: ClaimKind, metric: Metric, slope: Option<f64>, tolerance: f64) -> Self {
+        Self {
+            kind,
+            metric,
+            against: Against::N,
+            slope,
+            tolerance,
+            grid_term: false,
+            decay: kind == ClaimKind::Slope && metric != Metric::KappaHat,
+            expect: None,
+            statement: String::new(),
+            fit_from: None,
+            fit_to: None,
+        }
+    }
+
+    /// The slope of E sup |Z^n - Z|^2 against n is `slope` within `tolerance` (and the error
+    /// decays).
+    pub fn slope(slope: f64, tolerance: f64) -> Self {
+        Self::base(ClaimKind::Slope, Metric::SupSqError, Some(slope), tolerance)
+    }
+
+    /// The slope is at most `slope + tolerance`.
+    pub fn bound(slope: f64, tolerance: f64) -> Self {
+        Self::base(ClaimKind::Bound, Metric::SupSqError, Some(slope), tolerance)
+    }
+
+    /// n times the error of `metric` (or kappa_hat) matches the fluctuation limit within
+    /// 1 ± `tolerance`.
+    pub fn constant(metric: Metric, tolerance: f64) -> Self {
+        Self::base(ClaimKind::Constant, metric, None, tolerance)
+    }
+
+    /// The quantity (for a slope claim on kappa_hat, also drops the decay requirement).
+    pub fn metric(mut self, metric: Metric) -> Self {
+        self.metric = metric;
+        self.decay = self.kind == ClaimKind::Slope && metric != Metric::KappaHat;
+        self
+    }
+
+    /// Against the dimension instead of n.
+    pub fn against_dim(mut self) -> Self {
+        self.against = Against::Dim;
+        self.decay = false;
+        self
+    }
+
+    /// Models the grid term of the sup: E S_n = n^s (a - b n^(-1/2)).
+    pub fn grid_term(mut self) -> Self {
+        self.grid_term = true;
+        self
+    }
+
+    /// The verdict `verify` expects.
+    pub fn expect(mut self, kind: VerdictKind) -> Self {
+        self.expect = Some(kind);
+        self
+    }
+
+    /// Which statement of the paper this tests.
+    pub fn statement(mut self, text: &str) -> Self {
+        self.statement = text.to_string();
+        self
+    }
 }
 
 /// Smaller sizes for `verify --quick`.
@@ -417,7 +510,7 @@ impl Experiment {
     /// `drift = "limit"`, and at least 3 points in the claim's fit range. Returns the offending
     /// key, the problem and what is expected; `quick` names the `[quick]` keys instead of the
     /// file's own.
-    fn size_problem(&self, quick: bool) -> Option<(String, String, String)> {
+    pub(crate) fn size_problem(&self, quick: bool) -> Option<(String, String, String)> {
         if self.reference.drift == DriftChoice::Limit {
             for c in self.cells() {
                 if let Err(e) = c.kappa_limit() {
@@ -509,7 +602,7 @@ impl Experiment {
 /// Why a constant claim cannot be tested on this experiment: the key to blame, the problem and
 /// the fix. Constant claims need the fluctuation limit (the critical line with gamma > 0) and one
 /// scaling (no grid).
-fn constant_claim_problem(
+pub(crate) fn constant_claim_problem(
     scaling: &Scaling,
     grid: bool,
     metric: Metric,

@@ -101,7 +101,13 @@ pub fn read(dir: &Path) -> Result<LearningSummary, Error> {
 
 /// Draws the figures through a staging folder.
 pub fn write_figures(s: &LearningSummary, dir: &Path) -> Result<Vec<String>, Error> {
-    super::stage_figures(dir, |stage| super::learning_figures::draw_all(s, stage))
+    #[cfg(feature = "figures")]
+    return super::stage_figures(dir, |stage| super::learning_figures::draw_all(s, stage));
+    #[cfg(not(feature = "figures"))]
+    {
+        let _ = (s, dir);
+        Ok(Vec::new())
+    }
 }
 
 /// Writes every output file into `dir` (`split.csv` only when the split is given); returns the

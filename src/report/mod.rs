@@ -1,9 +1,12 @@
 //! Output: `summary.json`, `rows.csv`, the figures and the verification report. Every file is
 //! written atomically (a temporary file in the same folder, then a rename).
 
+#[cfg(feature = "figures")]
 mod constant_figures;
+#[cfg(feature = "figures")]
 pub mod figures;
 pub mod learning;
+#[cfg(feature = "figures")]
 pub mod learning_figures;
 pub mod markdown;
 
@@ -111,6 +114,7 @@ pub fn read_summary(dir: &Path) -> Result<Summary, Error> {
 }
 
 /// Draws figures with `draw` into a staging folder, then moves each into `dir`.
+#[cfg(feature = "figures")]
 pub(crate) fn stage_figures(
     dir: &Path,
     draw: impl FnOnce(&Path) -> Result<Vec<String>, Error>,
@@ -133,7 +137,13 @@ pub(crate) fn stage_figures(
 
 /// Draws the figures into a staging folder, then moves each into `dir`.
 pub fn write_figures(s: &Summary, dir: &Path) -> Result<Vec<String>, Error> {
-    stage_figures(dir, |stage| figures::draw_all(s, stage))
+    #[cfg(feature = "figures")]
+    return stage_figures(dir, |stage| figures::draw_all(s, stage));
+    #[cfg(not(feature = "figures"))]
+    {
+        let _ = (s, dir);
+        Ok(Vec::new())
+    }
 }
 
 /// Writes `summary.json`, `rows.csv` and the figures into `dir`; returns the files written.

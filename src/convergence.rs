@@ -1,0 +1,235 @@
+//! A convergence study as a library call: any [`Loss`], user-defined included, through the same
+//! pipeline as an experiment file (simulation, kappa_hat, the fluctuation limit, fits, the verdict,
+//! figures and `summary.json`).
+
+use crate::analysis::{RunOptions, Silent, Summary, run};
+use crate::error::{Error, Location};
+use crate::experiment::{
+    ClaimKind, ClaimSpec, DriftChoice, Experiment, LossFactory, LossSpec, Reference, Sweep, VecSpec,
+};
+use crate::loss::Loss;
+use crate::scaling::Scaling;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A convergence study built in code (argmin-style: configure, then `run`).
+///
+/// ```
+/// use stdp_flow::{ClaimSpec, ConvergenceStudy, Loss, Scaling};
+///
+/// /// L(theta) = sum (theta_i - 1)^4 / 4.
+/// struct Quartic(usize);
+/// impl Loss for Quartic {
+///     fn dim(&self) -> usize { self.0 }
+///     fn value(&self, t: &[f64]) -> f64 { t.iter().map(|x| (x - 1.0).powi(4) / 4.0).sum() }
+///     fn gradient(&self, t: &[f64], g: &mut [f64]) {
+///         for (g, x) in g.iter_mut().zip(t) { *g = (x - 1.0).powi(3); }
+///     }
+/// }
+///
+/// let summary = ConvergenceStudy::new("quartic", |d| Box::new(Quartic(d)))
+///     .theta0(vec![0.0, 0.5])
+///     .scaling(Scaling::corrected(1.0, 1.0))
+///     .n([100, 316, 1000])
+///     .trajectories(64)
+///     .claim(ClaimSpec::slope(-1.0, 0.5))
+///     .run()?;
+/// assert_eq!(summary.rows.len(), 3);
+/// # Ok::<(), stdp_flow::Error>(())
+/// ```
+pub struct ConvergenceStudy {
+    exp: Experiment,
+    dim_given: bool,
+    threads: usize,
+}
+
+impl ConvergenceStudy {
+    /// A study of the loss family `loss` (built once per dimension), named `name` (the results
+    /// folder, and part of every random stream's identity). Defaults: the corrected scaling with
+    /// alpha = A = 1, the limit drift, T = 1, n = 100, 316, 1000, 3162, 512 trajectories, seed 1.
+    pub fn new(name: &str, loss: impl Fn(usize) -> Box<dyn Loss> + Send + Sync + 'static) -> Self {
+        let exp = Experiment {
+            name: name.to_string(),
+            title: name.to_string(),
+            seed: 1,
+            loss: LossSpec::Custom {
+                name: name.to_string(),
+                factory: LossFactory(Arc::new(loss)),
+            },
+            theta0: VecSpec::Fill(0.0),
+            scaling: Scaling::corrected(1.0, 1.0),
+            reference: Reference {
+                drift: DriftChoice::Limit,
+                horizon: 1.0,
+                substeps: 1,
+            },
+            sweep: Sweep {
+                n: vec![100, 316, 1000, 3162],
+                dim: vec![1],
+                dim_sweep: false,
+                trajectories: 512,
+                checkpoints: 200,
+                divergence_bound: 1e6,
+            },
+            grid: None,
+            claim: None,
+            quick: None,
+            source: PathBuf::from("(ConvergenceStudy)"),
+            source_text: String::new(),
+        };
+        Self {
+            exp,
+            dim_given: false,
+            threads: 0,
+        }
+    }
+
+    /// The title shown in figures and the report.
+    pub fn title(mut self, title: &str) -> Self {
+        self.exp.title = title.to_string();
+        self
+    }
+
+    /// theta0 = Z_0; also fixes the dimension.
+    pub fn theta0(mut self, theta0: Vec<f64>) -> Self {
+        self.exp.sweep.dim = vec![theta0.len()];
+        self.exp.sweep.dim_sweep = false;
+        self.exp.theta0 = VecSpec::Values(theta0);
+        self.dim_given = true;
+        self
+    }
+
+    /// A sweep over dimensions, with theta0 = (value, ..., value).
+    pub fn dims(mut self, dims: impl IntoIterator<Item = usize>, theta0: f64) -> Self {
+        self.exp.sweep.dim = dims.into_iter().collect();
+        self.exp.sweep.dim_sweep = self.exp.sweep.dim.len() > 1;
+        self.exp.theta0 = VecSpec::Fill(theta0);
+        self.dim_given = true;
+        self
+    }
+
+    /// alpha_n and A_n.
+    pub fn scaling(mut self, scaling: Scaling) -> Self {
+        self.exp.scaling = scaling;
+        self
+    }
+
+    /// kappa of the reference flow.
+    pub fn drift(mut self, drift: DriftChoice) -> Self {
+        self.exp.reference.drift = drift;
+        self
+    }
+
+    /// The horizon T.
+    pub fn horizon(mut self, horizon: f64) -> Self {
+        self.exp.reference.horizon = horizon;
+        self
+    }
+
+    /// The values of n.
+    pub fn n(mut self, n: impl IntoIterator<Item = u64>) -> Self {
+        self.exp.sweep.n = n.into_iter().collect();
+        self
+    }
+
+    /// Trajectories M per point.
+    pub fn trajectories(mut self, m: u64) -> Self {
+        self.exp.sweep.trajectories = m;
+        self
+    }
+
+    /// The seed that fixes every random number.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.exp.seed = seed;
+        self
+    }
+
+    /// The claim to decide.
+    pub fn claim(mut self, claim: ClaimSpec) -> Self {
+        self.exp.claim = Some(claim);
+        self
+    }
+
+    /// Worker threads recorded in the provenance (the caller owns the rayon pool; 0 = its size).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// The resolved experiment.
+    pub fn experiment(&self) -> &Experiment {
+        &self.exp
+    }
+
+    /// Checks the configuration, simulates every point and returns the summary.
+    pub fn run(self) -> Result<Summary, Error> {
+        self.validate()?;
+        let threads = if self.threads == 0 {
+            rayon::current_num_threads()
+        } else {
+            self.threads
+        };
+        let opts = RunOptions {
+            threads,
+            quick: false,
+        };
+        Ok(run(&self.exp, &opts, &Silent))
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let e = &self.exp;
+        let bad = |key: &str, problem: String, expected: &str| Error::InvalidValue {
+            at: Location {
+                file: e.source.clone(),
+                line_col: None,
+            },
+            key: format!("ConvergenceStudy::{key}"),
+            problem,
+            expected: expected.to_string(),
+        };
+        if !self.dim_given {
+            return Err(bad(
+                "theta0",
+                "the dimension is not set".into(),
+                "call .theta0(vec![..]) or .dims([..], value)",
+            ));
+        }
+        let n = &e.sweep.n;
+        if n.is_empty() || n[0] == 0 || n.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(bad("n", format!("is {n:?}"), "increasing values of n >= 1"));
+        }
+        if e.sweep.trajectories < 2 {
+            return Err(bad(
+                "trajectories",
+                format!("is {}", e.sweep.trajectories),
+                "at least 2",
+            ));
+        }
+        let (alpha, a) = (e.scaling.alpha, e.scaling.a);
+        if !(alpha > 0.0 && alpha.is_finite() && a > 0.0 && a.is_finite()) {
+            return Err(bad(
+                "scaling",
+                format!("has alpha = {alpha}, A = {a}"),
+                "positive finite alpha and A",
+            ));
+        }
+        if e.sweep.dim.contains(&0) {
+            return Err(bad("dims", "holds 0".into(), "dimensions >= 1"));
+        }
+        if let Some(c) = &e.claim
+            && c.kind == ClaimKind::Constant
+            && let Some((key, problem, fix)) = crate::experiment::constant_claim_problem(
+                &e.scaling,
+                e.grid.is_some(),
+                c.metric,
+                c.against,
+            )
+        {
+            return Err(bad(key, problem, &fix));
+        }
+        if let Some((key, problem, fix)) = e.size_problem(false) {
+            return Err(bad(&key, problem, &fix));
+        }
+        Ok(())
+    }
+}
