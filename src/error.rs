@@ -82,13 +82,20 @@ pub enum Error {
         /// What is wrong and what to do.
         message: String,
     },
+    /// The machine could not provide what a run needs (threads, for example).
+    Resource {
+        /// What failed.
+        what: String,
+        /// How to fix it.
+        fix: String,
+    },
 }
 
 impl Error {
     /// Exit code: 2 for invalid input, 1 for a failure while running.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Io { .. } | Error::Stopped { .. } => 1,
+            Error::Io { .. } | Error::Stopped { .. } | Error::Resource { .. } => 1,
             _ => 2,
         }
     }
@@ -143,6 +150,7 @@ impl fmt::Display for Error {
             }
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Results { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::Resource { what, fix } => write!(f, "{what}\n  fix: {fix}"),
             Error::Stopped { points } => {
                 write!(
                     f,

@@ -48,9 +48,10 @@ enum Command {
         #[arg(long)]
         quiet: bool,
         /// Continue an interrupted run in the output folder, skipping its completed points.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "shard")]
         resume: bool,
-        /// Simulate only shard i of N (numbered from 0) and write shard-i-of-N.json for `merge`.
+        /// Simulate only shard i of N (numbered from 0) and write shard-i-of-N.json into the
+        /// output folder (default results/<name>/) for `merge`.
         #[arg(long, value_name = "i/N")]
         shard: Option<String>,
         /// Run even if the memory estimate exceeds the available memory.
@@ -226,6 +227,9 @@ fn flag_error(key: &str, problem: impl Into<String>, expected: impl Into<String>
     }
 }
 
+/// More threads than this per core are capped: they only add scheduling overhead.
+const MAX_THREADS_PER_CORE: usize = 4;
+
 fn pool(threads: Option<usize>) -> Result<(rayon::ThreadPool, usize), Error> {
     let n = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if n == 0 {
@@ -235,10 +239,23 @@ fn pool(threads: Option<usize>) -> Result<(rayon::ThreadPool, usize), Error> {
             "a positive number of threads",
         ));
     }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cap = MAX_THREADS_PER_CORE * cores;
+    let n = if n > cap {
+        eprintln!(
+            "note: --threads {n} is more than {MAX_THREADS_PER_CORE} per core on this machine ({cores} cores); using {cap} (results do not depend on the thread count)"
+        );
+        cap
+    } else {
+        n
+    };
     let p = rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .build()
-        .expect("thread pool");
+        .map_err(|e| Error::Resource {
+            what: format!("cannot start {n} worker threads ({e})"),
+            fix: "pass a smaller --threads, or raise the process's thread or memory limits".into(),
+        })?;
     Ok((p, n))
 }
 

@@ -7,12 +7,15 @@
 use crate::analysis::{
     Observer, RunOptions, Summary, complete_point, resume_key, row_is, simulate_point, summarize,
 };
-use crate::engine::{PointOutput, group_count};
+use crate::engine::{PointOutput, SAMPLE_PATHS, group_bounds, group_count, steps_for};
 use crate::error::{Error, Location};
-use crate::experiment::{Experiment, Overrides, parse};
+use crate::experiment::{Experiment, Overrides, Point, parse};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+/// Shard files above this size (8 GiB) are refused before they are read.
+pub const MAX_SHARD_BYTES: u64 = 8 << 30;
 
 /// The `kind` field of a shard file.
 pub const SHARD_KIND: &str = "stdp-flow shard";
@@ -156,6 +159,17 @@ fn refuse(path: &Path, message: String) -> Error {
 
 /// Reads a shard file.
 pub fn read_shard(path: &Path) -> Result<ShardFile, Error> {
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.len() > MAX_SHARD_BYTES
+    {
+        return Err(refuse(
+            path,
+            format!(
+                "is {} bytes, above the limit of {MAX_SHARD_BYTES} for a shard file; give the files written by `run --shard`",
+                meta.len()
+            ),
+        ));
+    }
     let text = std::fs::read_to_string(path).map_err(|e| {
         refuse(
             path,
@@ -177,27 +191,119 @@ pub fn read_shard(path: &Path) -> Result<ShardFile, Error> {
     Ok(f)
 }
 
+/// The part whose run most parts belong to (by `resume_key`); a part of another run is refused
+/// by name, so that a foreign shard given first does not make the others look foreign.
+fn majority(parts: &[(PathBuf, ShardFile)]) -> Result<(&PathBuf, &ShardFile), Error> {
+    if parts.is_empty() {
+        return Err(refuse(Path::new("merge"), "no shard files given".into()));
+    }
+    let count = |key: &str| parts.iter().filter(|(_, f)| f.resume_key == key).count();
+    let (best_path, best) = parts
+        .iter()
+        .max_by_key(|(_, f)| count(&f.resume_key))
+        .map(|(p, f)| (p, f))
+        .expect("non-empty");
+    let foreign: Vec<&(PathBuf, ShardFile)> = parts
+        .iter()
+        .filter(|(_, f)| f.resume_key != best.resume_key)
+        .collect();
+    let Some((path, f)) = foreign.first() else {
+        return Ok((best_path, best));
+    };
+    let tie = count(&f.resume_key) == count(&best.resume_key);
+    let message = if tie {
+        format!(
+            "belongs to another run than {} (key {} vs {}), and neither run has more shards here; merge only shards of one run",
+            best_path.display(),
+            f.resume_key,
+            best.resume_key
+        )
+    } else {
+        let names: Vec<String> = foreign
+            .iter()
+            .map(|(p, _)| p.display().to_string())
+            .collect();
+        format!(
+            "belongs to another experiment or code version (key {}) than the other {} shard(s) (key {}); leave out {}",
+            f.resume_key,
+            count(&best.resume_key),
+            best.resume_key,
+            names.join(", ")
+        )
+    };
+    Err(refuse(path, message))
+}
+
+/// Checks that a shard's raw results have the shape the experiment implies at point `p`.
+fn check_output(exp: &Experiment, p: &Point, o: &PointOutput, groups: u64) -> Result<(), String> {
+    let (a, b) = o.groups;
+    if !(a < b && b <= groups) {
+        return Err(format!("its groups {a}..{b} are not within 0..{groups}"));
+    }
+    let m = exp.sweep.trajectories;
+    let count = (group_bounds(b - 1, m).1 - group_bounds(a, m).0) as usize;
+    let d = p.dim;
+    let k = o.checkpoint_steps.len();
+    let sizes: Vec<u64> = (a..b)
+        .map(|g| {
+            let (x, y) = group_bounds(g, m);
+            y - x
+        })
+        .collect();
+    let checks = [
+        (o.dim == d, "dimension"),
+        (
+            o.steps == steps_for(p.n, exp.reference.horizon),
+            "number of steps",
+        ),
+        (o.sup_sq.len() == count, "sup_sq length"),
+        (o.terminal_sq.len() == count, "terminal_sq length"),
+        (o.terminal_theta.len() == count * d, "terminal_theta length"),
+        (o.diverged_at.len() == count, "diverged_at length"),
+        (o.flow_terminal.len() == d, "flow_terminal length"),
+        (
+            k >= 1 && o.checkpoint_times.len() == k,
+            "checkpoint_times length",
+        ),
+        (o.flow_path.len() == k * d, "flow_path length"),
+        (o.group_sizes == sizes, "group sizes"),
+        (
+            o.group_path_sums.len() == sizes.len(),
+            "group_path_sums count",
+        ),
+        (
+            o.group_path_sums.iter().all(|v| v.len() == k * d),
+            "group_path_sums length",
+        ),
+        (
+            o.group_path_counts.len() == sizes.len(),
+            "group_path_counts count",
+        ),
+        (
+            o.group_path_counts.iter().all(|v| v.len() == k),
+            "group_path_counts length",
+        ),
+        (
+            o.sample_paths.iter().all(|v| v.len() == k * d),
+            "sample_paths length",
+        ),
+        (
+            o.sample_paths.len() as u64 <= SAMPLE_PATHS,
+            "sample_paths count",
+        ),
+    ];
+    match checks.iter().find(|(ok, _)| !ok) {
+        Some((_, what)) => Err(format!("its {what} does not match the experiment")),
+        None => Ok(()),
+    }
+}
+
 /// Checks the parts and assembles the merged experiment and summary.
 pub fn merge(
     parts: &[(PathBuf, ShardFile)],
     opts: &RunOptions,
 ) -> Result<(Experiment, Summary), Error> {
-    let (first_path, first) = parts
-        .first()
-        .ok_or_else(|| refuse(Path::new("merge"), "no shard files given".into()))?;
-    for (path, f) in parts {
-        if f.resume_key != first.resume_key {
-            return Err(refuse(
-                path,
-                format!(
-                    "belongs to another experiment or code version than {} (key {} vs {}); merge only shards of one run",
-                    first_path.display(),
-                    f.resume_key,
-                    first.resume_key
-                ),
-            ));
-        }
-    }
+    let (first_path, first) = majority(parts)?;
     let mut exp = parse(&first.experiment_toml, &first.experiment_path)?;
     first.overrides.apply(&mut exp)?;
     if resume_key(&exp) != first.resume_key {
@@ -211,6 +317,18 @@ pub fn merge(
                 option_env!("STDP_FLOW_GIT_COMMIT").unwrap_or("unknown")
             ),
         ));
+    }
+    let g = group_count(exp.sweep.trajectories);
+    for (path, f) in parts {
+        let (i, n) = f.shard;
+        if !(1..=g).contains(&n) || i >= n {
+            return Err(refuse(
+                path,
+                format!(
+                    "claims to be shard {i}/{n}, but the experiment's trajectories form {g} groups (valid: i < N <= {g}); the file is damaged or edited: rerun that shard"
+                ),
+            ));
+        }
     }
     let total = first.shard.1;
     let mut seen: Vec<Option<&PathBuf>> = vec![None; total as usize];
@@ -253,7 +371,6 @@ pub fn merge(
             ),
         ));
     }
-    let g = group_count(exp.sweep.trajectories);
     let mut rows = Vec::new();
     let mut paths = Vec::new();
     let mut seconds = 0.0;
@@ -275,6 +392,17 @@ pub fn merge(
                     )
                 })?;
             shares.push((path, sp));
+        }
+        for (path, sp) in &shares {
+            check_output(&exp, &p, &sp.output, g).map_err(|why| {
+                refuse(
+                    path,
+                    format!(
+                        "point d = {}, n = {}: {why}; the file is truncated or edited: rerun that shard",
+                        p.dim, p.n
+                    ),
+                )
+            })?;
         }
         shares.sort_by_key(|(_, s)| s.output.groups.0);
         let mut next = 0;

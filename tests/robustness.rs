@@ -263,6 +263,40 @@ fn three_shards_merge_to_the_unsharded_run() {
         "another experiment",
     );
     refused(&[s(&f)], "not a stdp-flow shard");
+    // A foreign shard given first names itself, not the legitimate ones.
+    refused(
+        &[s(&g2.join("shard-2-of-3.json")), s(&part(0)), s(&part(1))],
+        "leave out",
+    );
+    // Tampered files: an index out of range, an absurd shard count, a truncated array. Each is
+    // refused with exit 2 and the file's name, never a panic or an abort.
+    let tampered = |name: &str, edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(part(2)).unwrap()).unwrap();
+        edit(&mut v);
+        let p = d.join(name);
+        std::fs::write(&p, serde_json::to_string(&v).unwrap()).unwrap();
+        p
+    };
+    let out_of_range = tampered("range.json", &|v| v["shard"] = serde_json::json!([7, 4]));
+    refused(
+        &[s(&part(0)), s(&part(1)), s(&out_of_range)],
+        "claims to be shard 7/4",
+    );
+    let huge = tampered("huge.json", &|v| {
+        v["shard"] = serde_json::json!([3, 1_000_000_000_000_000u64])
+    });
+    refused(
+        &[s(&huge), s(&part(0)), s(&part(1))],
+        "claims to be shard 3/1000000000000000",
+    );
+    let cut = tampered("cut.json", &|v| {
+        v["points"][1]["output"]["sup_sq"]
+            .as_array_mut()
+            .unwrap()
+            .truncate(3);
+    });
+    refused(&[s(&part(0)), s(&part(1)), s(&cut)], "sup_sq length");
     let o = stdp(&[
         "run",
         s(&f),
@@ -358,5 +392,69 @@ fn runs_beyond_memory_are_refused_without_force() {
         "{err}"
     );
     assert!(!out.exists());
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Faults of input and flags that once passed validation or panicked: each is refused with exit
+/// 2 and a message naming the key, or (threads) capped with a note; never a panic.
+#[test]
+fn faulty_inputs_are_refused_by_key() {
+    let d = scratch("faults");
+    let case = |from: &str, to: &str, needle: &str| {
+        let f = exp_file(&d, &EXP.replace(from, to));
+        let o = stdp(&["run", s(&f), "--out", s(&d.join("out")), "--quiet"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{to}: {err}");
+        assert!(err.contains(needle), "{to}: expected `{needle}` in {err}");
+        assert!(!err.contains("panicked at"), "{err}");
+        assert!(!d.join("out").exists(), "{to}: a refused run wrote output");
+    };
+    case("a = 1.0\n", "a = 1e300\n", "scaling.a");
+    case("a = 1.0\n", "a = 1e-200\n", "scaling.a");
+    case("alpha = 1.0", "alpha = 1e300", "scaling.alpha");
+    case("drift = \"limit\"", "drift = 1e308", "reference.drift");
+    case(
+        "tolerance = 0.3",
+        "tolerance = 0.3\nfit_from = -5",
+        "claim.fit_from",
+    );
+    // --quick on a file without [quick], and --resume with --shard.
+    let f = exp_file(&d, EXP);
+    for args in [
+        vec!["run", s(&f), "--quick", "--out", s(&d.join("out"))],
+        vec![
+            "run",
+            s(&f),
+            "--resume",
+            "--shard",
+            "0/2",
+            "--out",
+            s(&d.join("out")),
+        ],
+    ] {
+        let o = stdp(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains("panicked at"), "{err}");
+        assert!(!d.join("out").exists());
+    }
+    // Absurd thread counts are capped with a note, and the run completes.
+    let small = exp_file(
+        &d,
+        &EXP.replace("n = [100, 200, 400, 800, 1600]", "n = [100, 200, 400]")
+            .replace("trajectories = 300", "trajectories = 16"),
+    );
+    let o = stdp(&[
+        "run",
+        s(&small),
+        "--threads",
+        "100000000",
+        "--quiet",
+        "--out",
+        s(&d.join("threads")),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("per core"), "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -336,6 +336,10 @@ impl ClaimSpec {
     }
 }
 
+/// alpha_n, A_n, kappa_n and kappa must lie in this range at every n: outside it, f64 loses
+/// the increments (below) or overflows in the flow, cosh or the loss (above).
+pub const DERIVED_RANGE: (f64, f64) = (1e-100, 1e100);
+
 /// Smaller sizes for `verify --quick`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Quick {
@@ -399,8 +403,21 @@ impl Overrides {
     /// Applies the overrides, checking their ranges.
     pub fn apply(&self, exp: &mut Experiment) -> Result<(), Error> {
         if self.quick {
+            if exp.quick.is_none() {
+                return Err(Error::InvalidValue {
+                    at: Location {
+                        file: exp.source.clone(),
+                        line_col: None,
+                    },
+                    key: "quick".into(),
+                    problem: "--quick was given but the file has no [quick] table".into(),
+                    expected: "a [quick] table with smaller sizes, or no --quick".into(),
+                });
+            }
             exp.quick();
-            if let Some((key, problem, expected)) = exp.size_problem(true) {
+            if let Some((key, problem, expected)) =
+                exp.size_problem(true).or_else(|| exp.derived_problem())
+            {
                 let at = Location {
                     file: exp.source.clone(),
                     line_col: None,
@@ -574,6 +591,42 @@ impl Experiment {
                 format!("at least {need} values (inside claim.fit_from..claim.fit_to)"),
             )
         })
+    }
+
+    /// A derived constant outside [`DERIVED_RANGE`] at some point (alpha_n, A_n, kappa_n or the
+    /// reference's kappa; NaN and infinities included): the key to blame, the problem and the fix.
+    pub(crate) fn derived_problem(&self) -> Option<(String, String, String)> {
+        for p in self.points() {
+            let n = p.n;
+            let s = &p.scaling;
+            let checks = [
+                ("alpha_n", s.alpha_n(n), "scaling.alpha"),
+                ("A_n", s.a_n(n), "scaling.a"),
+                (
+                    "kappa_n",
+                    s.kappa_n(n),
+                    if s.a_n(n) > 1.0 {
+                        "scaling.a"
+                    } else {
+                        "scaling.alpha"
+                    },
+                ),
+                ("the reference's kappa", self.kappa(&p), "reference.drift"),
+            ];
+            for (what, v, key) in checks {
+                if !(DERIVED_RANGE.0..=DERIVED_RANGE.1).contains(&v) {
+                    return Some((
+                        key.to_string(),
+                        format!(
+                            "gives {what} = {v:e} at n = {n}, outside [{:e}, {:e}] where the simulation means something in f64",
+                            DERIVED_RANGE.0, DERIVED_RANGE.1
+                        ),
+                        "values for which alpha_n, A_n, kappa_n and kappa stay within that range at every n".into(),
+                    ));
+                }
+            }
+        }
+        None
     }
 
     /// Applies the `[quick]` sizes.
@@ -1285,7 +1338,7 @@ fn read(cx: &Cx, top: &mut Sec) -> Result<Experiment, Error> {
     let scaling = Scaling { rule, alpha, a };
 
     let mut rs = top.sub_required("reference", "a [reference] table with `drift`")?;
-    let drift_expected = "\"paper\", \"limit\", \"exact\" or a positive number";
+    let drift_expected = "\"paper\", \"limit\", \"exact\" or a number in (0, 10^6]";
     let drift = match rs.require("drift", drift_expected)? {
         Value::String(s) => match s.as_str() {
             "paper" => DriftChoice::Paper,
@@ -1301,7 +1354,7 @@ fn read(cx: &Cx, top: &mut Sec) -> Result<Experiment, Error> {
         },
         v => {
             let k = rs.num("drift", &v, drift_expected)?;
-            if k <= 0.0 {
+            if !(k > 0.0 && k <= 1e6) {
                 return Err(rs.bad("drift", &v, drift_expected));
             }
             DriftChoice::Value(k)
@@ -1500,6 +1553,13 @@ fn read(cx: &Cx, top: &mut Sec) -> Result<Experiment, Error> {
             .take("fit_to")
             .map(|v| c.num("fit_to", &v, "a positive number"))
             .transpose()?;
+        for (key, v) in [("claim.fit_from", fit_from), ("claim.fit_to", fit_to)] {
+            if let Some(x) = v
+                && !(x > 0.0 && x.is_finite())
+            {
+                return Err(cx.invalid(key, format!("is {x}"), "a positive number"));
+            }
+        }
         if let (Some(a), Some(b)) = (fit_from, fit_to)
             && a >= b
         {
@@ -1606,6 +1666,9 @@ fn read(cx: &Cx, top: &mut Sec) -> Result<Experiment, Error> {
         source_text: cx.src.to_string(),
     };
     if let Some((key, problem, expected)) = exp.size_problem(false) {
+        return Err(cx.invalid(&key, problem, expected));
+    }
+    if let Some((key, problem, expected)) = exp.derived_problem() {
         return Err(cx.invalid(&key, problem, expected));
     }
     Ok(exp)
