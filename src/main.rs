@@ -9,6 +9,7 @@ use stdp_flow::analysis::{Observer, Row, RunOptions, Summary, resume_key, run_re
 use stdp_flow::error::{Error, Location};
 use stdp_flow::experiment::{self, Experiment, Overrides, Point, Spec};
 use stdp_flow::learning::study::{self, LearningSummary, Prepared};
+use stdp_flow::report::outdir;
 use stdp_flow::report::{self, markdown};
 use stdp_flow::{plan, shard};
 
@@ -310,7 +311,11 @@ fn clean_stale(dir: &Path) {
     };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') && (name.contains(".tmp-") || name.starts_with(".figures-")) {
+        if name.starts_with('.')
+            && (name.contains(".tmp-")
+                || name.starts_with(".figures-")
+                || name.starts_with(".stage-"))
+        {
             let p = e.path();
             let _ = if p.is_dir() {
                 std::fs::remove_dir_all(&p)
@@ -445,6 +450,7 @@ fn cmd_run_learning(
         .clone()
         .unwrap_or_else(|| Path::new("results").join(&exp.name));
     let (pool, threads) = pool(a.threads)?;
+    let _lock = outdir::lock(&dir)?;
     let s = simulate_learning(&prepared, &pool, threads, a.overrides.quick, a.quiet);
     report::learning::write_results(&s, Some(&prepared.split), &dir)?;
     if !a.quiet {
@@ -467,8 +473,18 @@ fn cmd_run(a: RunArgs) -> Result<ExitCode, Error> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("results").join(&exp.name));
+    let _lock = outdir::lock(&dir)?;
     let prior = if a.resume {
-        read_prior(&exp, &dir)?
+        match read_prior(&exp, &dir)? {
+            Prior::Complete => {
+                if !a.quiet {
+                    println!("{} is already complete; nothing to resume", dir.display());
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            Prior::Partial(s) => Some(*s),
+            Prior::None => None,
+        }
     } else {
         None
     };
@@ -496,26 +512,17 @@ fn cmd_run(a: RunArgs) -> Result<ExitCode, Error> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if let Some(p) = &prior
-        && p.status == "complete"
-    {
-        if !a.quiet {
-            println!("{} is already complete; nothing to resume", dir.display());
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
-        path: dir.clone(),
-        source,
-    })?;
     clean_stale(&dir);
     let mut done = 0usize;
     let mut after = |partial: &Summary| -> Result<(), Error> {
         report::write_atomic(
-            &dir.join("summary.json"),
+            &dir.join(outdir::PARTIAL),
             report::summary_json(partial).as_bytes(),
         )?;
-        report::write_atomic(&dir.join("rows.csv"), report::rows_csv(partial).as_bytes())?;
+        report::write_atomic(
+            &dir.join(outdir::PARTIAL_ROWS),
+            report::rows_csv(partial).as_bytes(),
+        )?;
         done += 1;
         if a.stop_after.is_some_and(|k| done >= k) {
             return Err(Error::Stopped { points: done });
@@ -531,24 +538,80 @@ fn cmd_run(a: RunArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The partial summary in `dir` to resume from, after checking that it belongs to `exp`.
-fn read_prior(exp: &Experiment, dir: &Path) -> Result<Option<Summary>, Error> {
+/// What a results folder holds for `--resume`.
+enum Prior {
+    /// Nothing to continue: start from the first point.
+    None,
+    /// The results of this experiment are complete.
+    Complete,
+    /// A run of this experiment stopped after some points.
+    Partial(Box<Summary>),
+}
+
+/// The run in `dir` to resume, after checking that it belongs to `exp`: the partial summary
+/// of a run in progress, or a complete summary with the same key (nothing to do).
+fn read_prior(exp: &Experiment, dir: &Path) -> Result<Prior, Error> {
+    let key = resume_key(exp);
+    let partial = dir.join(outdir::PARTIAL);
+    if partial.exists() {
+        let s = report::read_summary_file(&partial)?;
+        if s.resume_key != key {
+            return Err(Error::Results {
+                path: partial,
+                message: format!(
+                    "was written for a different resolved experiment or code version ({}); \
+resume with the same file, options and build, or choose another --out",
+                    what_changed(exp, &s)
+                ),
+            });
+        }
+        return Ok(Prior::Partial(Box::new(s)));
+    }
     if !dir.join("summary.json").exists() {
-        return Ok(None);
+        return Ok(Prior::None);
     }
     let s = report::read_summary(dir)?;
-    let key = resume_key(exp);
     if s.resume_key != key {
         return Err(Error::Results {
             path: dir.join("summary.json"),
             message: format!(
-                "was written for a different resolved experiment or code version (key {} vs {key}); \
+                "holds the results of a different resolved experiment or code version ({}); \
 resume with the same file, options and build, or choose another --out",
-                s.resume_key
+                what_changed(exp, &s)
             ),
         });
     }
-    Ok(Some(s))
+    Ok(if s.status == "complete" {
+        Prior::Complete
+    } else {
+        Prior::Partial(Box::new(s))
+    })
+}
+
+/// Which settings differ between `exp` and the run that wrote `s`.
+fn what_changed(exp: &Experiment, s: &Summary) -> String {
+    let now = serde_json::to_value(exp).expect("serialisable");
+    let mut diffs = Vec::new();
+    if let (Some(a), Some(b)) = (now.as_object(), s.config.as_object()) {
+        for (k, v) in a {
+            match b.get(k) {
+                Some(w) if w == v => {}
+                _ => diffs.push(k.clone()),
+            }
+        }
+    }
+    let commit = option_env!("STDP_FLOW_GIT_COMMIT").unwrap_or("unknown");
+    if s.provenance.git_commit.as_deref().unwrap_or("unknown") != commit {
+        diffs.push(format!(
+            "the build (commit {} then, {commit} now)",
+            s.provenance.git_commit.as_deref().unwrap_or("unknown")
+        ));
+    }
+    if diffs.is_empty() {
+        format!("key {} vs {}", s.resume_key, resume_key(exp))
+    } else {
+        format!("changed: {}", diffs.join(", "))
+    }
 }
 
 fn print_fit(s: &Summary) {
@@ -585,6 +648,7 @@ fn cmd_merge(
         )
     })?;
     let dir = out.unwrap_or_else(|| Path::new("results").join(&exp.name));
+    let _lock = outdir::lock(&dir)?;
     report::write_results(&s, &dir)?;
     print_fit(&s);
     println!("merged {} shards into {}", files.len(), dir.display());
@@ -660,6 +724,11 @@ fn cmd_verify(
         threads: n_threads,
         quick,
     };
+    let _lock = outdir::lock(out)?;
+    let mut locks = Vec::new();
+    for name in names.iter().map(|(n, _)| n) {
+        locks.push(outdir::lock(&out.join(name))?);
+    }
     let mut summaries = Vec::new();
     let mut figures = Vec::new();
     for e in &exps {

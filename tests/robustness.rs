@@ -49,8 +49,13 @@ fn s(p: &Path) -> &str {
 
 /// summary.json without wall-clock fields.
 fn normalised(dir: &Path) -> serde_json::Value {
+    normalised_file(&dir.join("summary.json"))
+}
+
+/// A summary file without wall-clock fields.
+fn normalised_file(path: &Path) -> serde_json::Value {
     let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     for r in v["rows"].as_array_mut().unwrap() {
         r["seconds"] = 0.into();
     }
@@ -110,8 +115,12 @@ fn stopped_run_resumes_to_identical_files() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let partial = normalised(&part);
+    let partial = normalised_file(&part.join("summary.partial.json"));
     assert_eq!(partial["status"], "partial");
+    assert!(
+        !part.join("summary.json").exists(),
+        "a partial run published a summary"
+    );
     assert_eq!(partial["rows"].as_array().unwrap().len(), 2);
     let o = stdp(&[
         "run",
@@ -138,7 +147,12 @@ fn stopped_run_resumes_to_identical_files() {
         "12",
     ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("different resolved experiment"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("different resolved experiment"), "{err}");
+    assert!(
+        err.contains("changed: seed"),
+        "the refusal must say what changed: {err}"
+    );
     assert_eq!(std::fs::read(part.join("summary.json")).unwrap(), before);
     let _ = std::fs::remove_dir_all(&d);
 }
@@ -174,14 +188,18 @@ fn sigint_leaves_a_consistent_folder_that_resumes() {
         .unwrap();
     assert!(killed.success());
     let status = child.wait().unwrap();
-    let v = normalised(&part);
     if status.success() {
         assert_eq!(
-            v["status"], "complete",
+            normalised(&part)["status"],
+            "complete",
             "the run finished before the signal"
         );
     } else {
-        assert_eq!(v["status"], "partial");
+        assert_eq!(
+            normalised_file(&part.join("summary.partial.json"))["status"],
+            "partial"
+        );
+        assert!(!part.join("summary.json").exists());
     }
     let o = stdp(&["run", s(&f), "--out", s(&part), "--quiet", "--resume"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -190,9 +208,12 @@ fn sigint_leaves_a_consistent_folder_that_resumes() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert!(
-        names.iter().all(|n| !n.starts_with('.')),
+        names
+            .iter()
+            .all(|n| !n.starts_with('.') || n == ".stdp-flow-manifest"),
         "temporary files left: {names:?}"
     );
+    assert!(!names.iter().any(|n| n.contains("partial")), "{names:?}");
     let whole = d.join("whole");
     assert!(
         stdp(&["run", s(&f), "--out", s(&whole), "--quiet"])
@@ -456,5 +477,165 @@ fn faulty_inputs_are_refused_by_key() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("per core"), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// The output folder is a unit: a second writer is refused while the first holds the lock, a
+/// run into a folder written by a different run removes that run's files, and an unwritable
+/// --out is refused before anything is computed.
+#[test]
+fn output_folder_is_a_unit() {
+    let d = scratch("unit");
+    let small = EXP
+        .replace("n = [100, 200, 400, 800, 1600]", "n = [100, 200, 400]")
+        .replace("trajectories = 300", "trajectories = 16");
+    let f = exp_file(&d, &small);
+    let out = d.join("out");
+    // A lock held by a live process (this test's) refuses a second writer, naming it.
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(
+        out.join(".stdp-flow.lock"),
+        format!("{}\n", std::process::id()),
+    )
+    .unwrap();
+    let o = stdp(&["run", s(&f), "--out", s(&out), "--quiet"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("another stdp-flow process"), "{err}");
+    assert!(!out.join("summary.json").exists());
+    // A stale lock (no such process) is taken over.
+    std::fs::write(out.join(".stdp-flow.lock"), "4000000000\n").unwrap();
+    let o = stdp(&["run", s(&f), "--out", s(&out), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        !out.join(".stdp-flow.lock").exists(),
+        "the lock was not released"
+    );
+    assert!(out.join("error_vs_n.png").exists());
+    // A run without a claim and without a divergence writes fewer figures only if its data
+    // lack them; a run of another experiment removes what this one wrote and it does not.
+    let other = exp_file(
+        &d,
+        &small.replace(
+            "kind = \"logcosh\"\ncenter = [1.0, -0.5, 0.25]",
+            "kind = \"linear\"\ng = [1.0, -0.5]",
+        ),
+    );
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    std::fs::write(out.join("curves.csv"), "stale").unwrap();
+    let before: Vec<String> = std::fs::read_to_string(out.join(".stdp-flow-manifest"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(before.contains(&"summary.json".to_string()));
+    let o = stdp(&["run", s(&other), "--out", s(&out), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let after: Vec<String> = std::fs::read_to_string(out.join(".stdp-flow-manifest"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    for name in before.iter().filter(|n| !after.contains(n)) {
+        assert!(
+            !out.join(name).exists(),
+            "{name} of the earlier run is left"
+        );
+    }
+    assert!(
+        out.join("notes.txt").exists(),
+        "a file the tool did not write was removed"
+    );
+    // An unwritable --out is refused before computing (exit 1: an I/O failure).
+    let blocker = d.join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let o = stdp(&["run", s(&f), "--out", s(&blocker.join("sub")), "--quiet"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A disk that fills up while the results are written leaves the old complete results, the exit
+/// code of an I/O failure (1), and no temporary files. Needs a small tmpfs (root on Linux);
+/// skipped with a message elsewhere.
+#[test]
+fn disk_full_leaves_the_old_results() {
+    let d = scratch("full");
+    let mnt = d.join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs", s(&mnt)])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root on Linux)");
+        return;
+    }
+    let small = EXP
+        .replace("n = [100, 200, 400, 800, 1600]", "n = [100, 200, 400]")
+        .replace("trajectories = 300", "trajectories = 16");
+    let f = exp_file(&d, &small);
+    let out = mnt.join("out");
+    let first = stdp(&["run", s(&f), "--out", s(&out), "--quiet"]);
+    let listing = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let p = e.unwrap().path();
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap_or_default(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // Fill the disk, leaving 64 KiB: the second run's figures cannot be written.
+    {
+        use std::io::Write as _;
+        let mut pad = std::fs::File::create(mnt.join("pad")).unwrap();
+        while pad.write_all(&[0u8; 65536]).is_ok() {}
+        drop(pad);
+        let len = std::fs::metadata(mnt.join("pad")).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(mnt.join("pad"))
+            .unwrap()
+            .set_len(len.saturating_sub(65536))
+            .unwrap();
+    }
+    let published = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        listing(dir)
+            .into_iter()
+            .filter(|(n, _)| !n.contains("partial"))
+            .collect()
+    };
+    let before = published(&out);
+    let o = stdp(&["run", s(&f), "--out", s(&out), "--quiet", "--seed", "2"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked at"), "{err}");
+    assert_eq!(
+        published(&out),
+        before,
+        "the published results changed: {err}"
+    );
+    assert!(
+        listing(&out)
+            .iter()
+            .all(|(n, _)| !n.starts_with('.') || n == ".stdp-flow-manifest"),
+        "temporary files left"
+    );
+    let _ = Command::new("umount").arg(s(&mnt)).status();
     let _ = std::fs::remove_dir_all(&d);
 }

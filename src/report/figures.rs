@@ -154,9 +154,9 @@ fn emit<F: Figure>(figure: &F, dir: &Path, stem: &str) -> Result<(), Error> {
     };
     let failed = |path: &Path| {
         let path = path.to_path_buf();
-        move |e: String| Error::Results {
+        move |e: String| Error::Io {
             path,
-            message: format!("cannot draw the figure: {e}"),
+            source: std::io::Error::other(format!("cannot draw the figure: {e}")),
         }
     };
     std::fs::create_dir_all(dir).map_err(io(dir))?;

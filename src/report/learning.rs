@@ -117,24 +117,26 @@ pub fn write_results(
     split: Option<&Split>,
     dir: &Path,
 ) -> Result<Vec<PathBuf>, Error> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut json = serde_json::to_string_pretty(s).expect("summary serialises");
     json.push('\n');
-    let mut files = Vec::new();
-    let mut put = |name: &str, text: &str| -> Result<(), Error> {
-        write_atomic(&dir.join(name), text.as_bytes())?;
-        files.push(dir.join(name));
-        Ok(())
-    };
-    put("summary.json", &json)?;
-    put("curves.csv", &curves_csv(s))?;
-    put("runs.csv", &runs_csv(s))?;
-    if let Some(sp) = split {
-        put("split.csv", &split_csv(sp))?;
-    }
-    for stem in write_figures(s, dir)? {
-        files.push(dir.join(format!("{stem}.png")));
-        files.push(dir.join(format!("{stem}.svg")));
-    }
-    Ok(files)
+    super::outdir::write_staged(dir, |stage| {
+        let mut names = Vec::new();
+        let mut put = |name: &str, text: &str| -> Result<(), Error> {
+            write_atomic(&stage.join(name), text.as_bytes())?;
+            names.push(name.to_string());
+            Ok(())
+        };
+        put("curves.csv", &curves_csv(s))?;
+        put("runs.csv", &runs_csv(s))?;
+        if let Some(sp) = split {
+            put("split.csv", &split_csv(sp))?;
+        }
+        for stem in write_figures(s, stage)? {
+            names.push(format!("{stem}.png"));
+            names.push(format!("{stem}.svg"));
+        }
+        write_atomic(&stage.join("summary.json"), json.as_bytes())?;
+        names.push("summary.json".into());
+        Ok(names)
+    })
 }

@@ -9,6 +9,7 @@ pub mod learning;
 #[cfg(feature = "figures")]
 pub mod learning_figures;
 pub mod markdown;
+pub mod outdir;
 
 use crate::analysis::Summary;
 use crate::error::Error;
@@ -36,11 +37,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(io(path))
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    written.map_err(|source| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
 }
 
 /// `rows.csv`: one line per point, flat.
@@ -100,7 +110,12 @@ pub fn summary_json(s: &Summary) -> String {
 
 /// Reads `summary.json` from a results folder.
 pub fn read_summary(dir: &Path) -> Result<Summary, Error> {
-    let path = dir.join("summary.json");
+    read_summary_file(&dir.join("summary.json"))
+}
+
+/// Reads a summary file.
+pub fn read_summary_file(path: &Path) -> Result<Summary, Error> {
+    let path = path.to_path_buf();
     let text = std::fs::read_to_string(&path).map_err(|e| Error::Results {
         path: path.clone(),
         message: format!(
@@ -146,15 +161,18 @@ pub fn write_figures(s: &Summary, dir: &Path) -> Result<Vec<String>, Error> {
     }
 }
 
-/// Writes `summary.json`, `rows.csv` and the figures into `dir`; returns the files written.
+/// Writes `summary.json`, `rows.csv` and the figures into `dir` as one unit
+/// ([`outdir::write_staged`]); returns the files written.
 pub fn write_results(s: &Summary, dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    write_atomic(&dir.join("summary.json"), summary_json(s).as_bytes())?;
-    write_atomic(&dir.join("rows.csv"), rows_csv(s).as_bytes())?;
-    let mut files = vec![dir.join("summary.json"), dir.join("rows.csv")];
-    for stem in write_figures(s, dir)? {
-        files.push(dir.join(format!("{stem}.png")));
-        files.push(dir.join(format!("{stem}.svg")));
-    }
-    Ok(files)
+    outdir::write_staged(dir, |stage| {
+        write_atomic(&stage.join("rows.csv"), rows_csv(s).as_bytes())?;
+        let mut names = vec!["rows.csv".to_string()];
+        for stem in write_figures(s, stage)? {
+            names.push(format!("{stem}.png"));
+            names.push(format!("{stem}.svg"));
+        }
+        write_atomic(&stage.join("summary.json"), summary_json(s).as_bytes())?;
+        names.push("summary.json".into());
+        Ok(names)
+    })
 }

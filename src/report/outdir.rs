@@ -1,0 +1,147 @@
+//! A results folder as a unit: one writer at a time (a lock file naming its holder), every
+//! file of a run staged and then moved in, `summary.json` last, and the files of an earlier,
+//! different run removed (a manifest lists what each run wrote). A folder thus holds either the
+//! old complete results or the new ones, never a mix.
+
+use crate::error::Error;
+use std::path::{Path, PathBuf};
+
+/// The lock file of a folder being written.
+pub const LOCK: &str = ".stdp-flow.lock";
+/// The list of files the last completed run wrote.
+pub const MANIFEST: &str = ".stdp-flow-manifest";
+/// The summary of a run in progress (what `--resume` continues).
+pub const PARTIAL: &str = "summary.partial.json";
+/// The rows of a run in progress.
+pub const PARTIAL_ROWS: &str = "rows.partial.csv";
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Exclusive use of a results folder while it is written; released when dropped.
+#[derive(Debug)]
+pub struct OutputLock {
+    path: PathBuf,
+    /// The folder, if taking the lock created it (removed again if it is left empty).
+    created: Option<PathBuf>,
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        if let Some(dir) = &self.created {
+            // Fails unless empty: a run that wrote nothing leaves no folder behind.
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+/// Whether a process with this id is running (Linux: /proc; elsewhere assumed running).
+fn alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
+}
+
+/// Creates `dir` if needed, checks that it is writable, and takes its lock. A lock held by a
+/// running process is an error naming it; a lock left by a process that is gone is taken over.
+pub fn lock(dir: &Path) -> Result<OutputLock, Error> {
+    let created = (!dir.exists()).then(|| dir.to_path_buf());
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let path = dir.join(LOCK);
+    let me = std::process::id();
+    for _ in 0..2 {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                use std::io::Write as _;
+                writeln!(f, "{me}").map_err(io(&path))?;
+                return Ok(OutputLock { path, created });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                match text.trim().parse::<u32>() {
+                    Ok(pid) if pid != me && alive(pid) => {
+                        return Err(Error::Results {
+                            path: dir.to_path_buf(),
+                            message: format!(
+                                "is being written by another stdp-flow process (pid {pid}, lock file {LOCK}); wait for it to finish, or choose another --out"
+                            ),
+                        });
+                    }
+                    _ => {
+                        let _ = std::fs::remove_file(&path);
+                    }
+                }
+            }
+            Err(e) => return Err(io(&path)(e)),
+        }
+    }
+    Err(Error::Results {
+        path: dir.to_path_buf(),
+        message: format!(
+            "cannot take the lock {LOCK}; remove it if no stdp-flow process is writing here"
+        ),
+    })
+}
+
+/// A staging folder inside `dir` for one run's files.
+pub fn stage(dir: &Path) -> Result<PathBuf, Error> {
+    let stage = dir.join(format!(".stage-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&stage);
+    std::fs::create_dir_all(&stage).map_err(io(&stage))?;
+    Ok(stage)
+}
+
+/// Moves the staged `files` (names inside `stage`) into `dir`, `summary.json` last; removes the
+/// files that the previous manifest lists and this run did not write, and the partial files of
+/// a run in progress; writes the new manifest. Returns the paths written.
+pub fn publish(dir: &Path, stage: &Path, files: &[String]) -> Result<Vec<PathBuf>, Error> {
+    let mut order: Vec<&String> = files.iter().filter(|f| *f != "summary.json").collect();
+    order.extend(files.iter().filter(|f| *f == "summary.json"));
+    let old: Vec<String> = std::fs::read_to_string(dir.join(MANIFEST))
+        .map(|t| t.lines().map(str::to_string).collect())
+        .unwrap_or_default();
+    for name in &order {
+        std::fs::rename(stage.join(name), dir.join(name)).map_err(io(&dir.join(name)))?;
+    }
+    let _ = std::fs::remove_dir_all(stage);
+    for name in old.iter().filter(|o| !files.contains(o)) {
+        if !name.contains('/') && !name.starts_with('.') {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+    }
+    for name in [PARTIAL, PARTIAL_ROWS] {
+        let _ = std::fs::remove_file(dir.join(name));
+    }
+    let list: String = files.iter().map(|f| format!("{f}\n")).collect();
+    super::write_atomic(&dir.join(MANIFEST), list.as_bytes())?;
+    Ok(files.iter().map(|f| dir.join(f)).collect())
+}
+
+/// Writes every file of a run with `write(stage) -> names` into a staging folder, then
+/// publishes them; on error the staging folder is removed and `dir` is left as it was.
+pub fn write_staged(
+    dir: &Path,
+    write: impl FnOnce(&Path) -> Result<Vec<String>, Error>,
+) -> Result<Vec<PathBuf>, Error> {
+    let st = stage(dir)?;
+    match write(&st) {
+        Ok(names) => publish(dir, &st, &names).inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&st);
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&st);
+            Err(e)
+        }
+    }
+}
