@@ -473,7 +473,13 @@ fn cmd_run(a: RunArgs) -> Result<ExitCode, Error> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("results").join(&exp.name));
-    let _lock = outdir::lock(&dir)?;
+    // Shards of one run write distinct files into one folder at the same time: only whole runs
+    // take the folder's lock.
+    let _lock = if shard.is_none() {
+        Some(outdir::lock(&dir)?)
+    } else {
+        None
+    };
     let prior = if a.resume {
         match read_prior(&exp, &dir)? {
             Prior::Complete => {
@@ -616,11 +622,12 @@ fn what_changed(exp: &Experiment, s: &Summary) -> String {
 
 fn print_fit(s: &Summary) {
     if let Some(f) = &s.fit {
+        let claimed = f.claim.as_ref().map_or(String::new(), |c| {
+            format!(" (claim: {})", markdown::claim_text(c))
+        });
         println!(
-            "fit: slope {:.4} [{:.4}, {:.4}]{}",
-            f.fit.slope,
-            f.fit.ci95[0],
-            f.fit.ci95[1],
+            "result: {}{claimed}{}",
+            markdown::result_text(f),
             f.verdict
                 .as_ref()
                 .map_or(String::new(), |v| format!(" -> {} ({})", v.kind, v.reason))

@@ -119,7 +119,7 @@ fn cell(text: &str) -> String {
 }
 
 /// The claim in a few words: "slope -1.000 ± 0.100", "slope ≤ 1.100", "ratio 1 ± 0.050".
-pub(crate) fn claim_text(c: &ClaimSpec) -> String {
+pub fn claim_text(c: &ClaimSpec) -> String {
     let slope = c.slope.unwrap_or(f64::NAN);
     match c.kind {
         ClaimKind::Slope => format!("{slope:+.3} ± {:.3}", c.tolerance),
@@ -129,7 +129,7 @@ pub(crate) fn claim_text(c: &ClaimSpec) -> String {
 }
 
 /// What the claim's verdict rests on, with its 95% interval.
-pub(crate) fn result_text(f: &FitReport) -> String {
+pub fn result_text(f: &FitReport) -> String {
     if let Some(k) = &f.constant {
         return constant_text(k);
     }
