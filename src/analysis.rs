@@ -50,7 +50,9 @@ pub struct Row {
     /// limit), where the scaling has one.
     #[serde(default)]
     pub fluctuation: Option<Fluctuation>,
-    /// Wall-clock seconds for this point.
+    /// Wall-clock seconds for this point (in `provenance.json`, not in `summary.json`, so that a
+    /// re-run of the same build leaves the summary byte for byte).
+    #[serde(skip_serializing, default)]
     pub seconds: f64,
 }
 
@@ -144,13 +146,16 @@ pub struct Provenance {
     pub git_commit: Option<String>,
     /// The seed used.
     pub seed: u64,
-    /// Worker threads.
+    /// Worker threads (volatile: written to `provenance.json`, not `summary.json`).
+    #[serde(skip_serializing, default)]
     pub threads: usize,
-    /// Total wall-clock seconds.
+    /// Total wall-clock seconds (volatile, as `threads`).
+    #[serde(skip_serializing, default)]
     pub seconds: f64,
     /// Whether the `[quick]` sizes were used.
     pub quick: bool,
-    /// Seconds since the Unix epoch at the start.
+    /// Seconds since the Unix epoch at the start of the run (volatile, as `threads`).
+    #[serde(skip_serializing, default)]
     pub started_unix: u64,
 }
 
@@ -230,26 +235,22 @@ pub struct RunOptions {
 
 fn row_from(exp: &Experiment, p: &Point, kappa: f64, out: &PointOutput, seconds: f64) -> Row {
     let d = out.dim;
-    let ok: Vec<usize> = (0..out.sup_sq.len())
-        .filter(|&k| out.diverged_at[k].is_none())
-        .collect();
-    let pick = |v: &[f64]| ok.iter().map(|&k| v[k]).collect::<Vec<f64>>();
-    let enough = ok.len() >= 2;
+    // The trajectories that did not diverge, in index order, without a list of their indices or
+    // copies of their values (each pass walks the output again: same values, same order, same
+    // sums as over collected copies).
+    let ok = || (0..out.sup_sq.len()).filter(|&k| out.diverged_at[k].is_none());
+    let count = ok().count();
+    let enough = count >= 2;
     let (bias, var) = if enough {
-        let m = ok.len() as f64;
+        let m = count as f64;
         let mut bias = 0.0;
         let mut var = 0.0;
         for i in 0..d {
-            let mean = ok
-                .iter()
-                .map(|&k| out.terminal_theta[k * d + i])
-                .sum::<f64>()
-                / m;
+            let mean = ok().map(|k| out.terminal_theta[k * d + i]).sum::<f64>() / m;
             let r = mean - out.flow_terminal[i];
             bias += r * r;
-            var += ok
-                .iter()
-                .map(|&k| (out.terminal_theta[k * d + i] - mean).powi(2))
+            var += ok()
+                .map(|k| (out.terminal_theta[k * d + i] - mean).powi(2))
                 .sum::<f64>()
                 / (m - 1.0);
         }
@@ -281,14 +282,23 @@ fn row_from(exp: &Experiment, p: &Point, kappa: f64, out: &PointOutput, seconds:
         alpha_n: p.scaling.alpha_n(p.n),
         a_n: p.scaling.a_n(p.n),
         steps: out.steps,
-        sup_sq_error: enough.then(|| Estimate::from_samples(&pick(&out.sup_sq))),
-        terminal_sq_error: enough.then(|| Estimate::from_samples(&pick(&out.terminal_sq))),
+        sup_sq_error: enough.then(|| estimate_over(|| ok().map(|k| out.sup_sq[k]))),
+        terminal_sq_error: enough.then(|| estimate_over(|| ok().map(|k| out.terminal_sq[k]))),
         terminal_bias_sq: bias,
         terminal_variance: var,
         kappa_hat: kh,
         fluctuation: fluctuation(exp, p, kappa),
         seconds,
     }
+}
+
+/// [`Estimate::from_samples`] of the values `values()` yields (twice, the same values each time),
+/// with the same arithmetic in the same order (so the same bits) but without collecting them.
+fn estimate_over<I: Iterator<Item = f64>>(values: impl Fn() -> I) -> Estimate {
+    let m = values().count() as f64;
+    let mean = values().sum::<f64>() / m;
+    let var = values().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (m - 1.0);
+    Estimate::with_t(mean, (var / m).sqrt(), m - 1.0)
 }
 
 /// The fluctuation limit at a point, computed once per distinct input in a process (rows of one
@@ -425,9 +435,10 @@ pub fn summarize(
     seconds: f64,
     complete: bool,
 ) -> Summary {
+    // The start: now, less the run's seconds (a merge's are the shards' summed).
     let started_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+        .map_or(0, |d| d.as_secs().saturating_sub(seconds.max(0.0) as u64));
     let mut s = Summary {
         name: exp.name.clone(),
         title: exp.title.clone(),

@@ -74,8 +74,12 @@ pub struct BenchResult {
     pub threads: usize,
     /// (n + 1) M d.
     pub coordinate_steps: f64,
-    /// Wall seconds with all threads.
+    /// Wall seconds with all threads (the fastest repeat).
     pub seconds: f64,
+    /// The median of the repeats' wall seconds with all threads.
+    pub median_seconds: f64,
+    /// (median - fastest) / fastest over the repeats; above 0.1 the machine was noisy.
+    pub spread: f64,
     /// Coordinate-steps per second with all threads.
     pub steps_per_second: f64,
     /// Nanoseconds per coordinate-step per core.
@@ -237,8 +241,11 @@ pub fn measure(w: &Workload, threads: usize, repeat: usize) -> BenchResult {
     let fastest = |a: (f64, f64), b: (f64, f64)| if b.0 < a.0 { b } else { a };
     let (mut all, mut one) = ((f64::INFINITY, 0.0), (f64::INFINITY, 0.0));
     let mut floors: Vec<(&'static str, f64)> = Vec::new();
+    let mut times = Vec::new();
     for _ in 0..repeat.max(1) {
-        all = fastest(all, timed(threads));
+        let t = timed(threads);
+        times.push(t.0);
+        all = fastest(all, t);
         one = if threads == 1 {
             all
         } else {
@@ -254,6 +261,12 @@ pub fn measure(w: &Workload, threads: usize, repeat: usize) -> BenchResult {
         }
     }
     let ((seconds, _), (seconds_one_thread, flow_one_thread)) = (all, one);
+    times.sort_by(f64::total_cmp);
+    let median_seconds = if times.len() % 2 == 1 {
+        times[times.len() / 2]
+    } else {
+        0.5 * (times[times.len() / 2 - 1] + times[times.len() / 2])
+    };
     let floor = floors.iter().map(|f| f.1).fold(f64::INFINITY, f64::min);
     let per_core = |secs: f64| secs * threads as f64 / coordinate_steps * 1e9;
     BenchResult {
@@ -265,6 +278,8 @@ pub fn measure(w: &Workload, threads: usize, repeat: usize) -> BenchResult {
         threads,
         coordinate_steps,
         seconds,
+        median_seconds,
+        spread: median_seconds / seconds - 1.0,
         steps_per_second: coordinate_steps / seconds,
         ns_per_step_per_core: per_core(seconds),
         rng_floor_ns_per_core: per_core(floor),

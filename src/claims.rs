@@ -91,7 +91,7 @@ fn slope_interval(f: &FitReport) -> ([f64; 2], String) {
         Some(last) if rejected => (
             last.ci95,
             format!(
-                "not {what} (chi-square p = {}); at the largest x, from {} to {}: ",
+                "not {what} (chi-square {}); at the largest x, from {} to {}: ",
                 p_text(p),
                 last.from,
                 last.to
@@ -101,12 +101,12 @@ fn slope_interval(f: &FitReport) -> ([f64; 2], String) {
     }
 }
 
-/// A p-value for a reason: "3.2e-7", or "< 1e-300" where it underflows.
+/// A p-value for a reason: "p = 3.2e-7", or "p < 1e-300" where it underflows.
 pub fn p_text(p: f64) -> String {
     if p > 0.0 {
-        format!("{p:.1e}")
+        format!("p = {p:.1e}")
     } else {
-        "< 1e-300".into()
+        "p < 1e-300".into()
     }
 }
 
@@ -246,7 +246,7 @@ fn constant_at(series: &[&Row], c: &ClaimSpec, kappa_limit: f64) -> Option<Const
     let rejected = finite_n_fit
         .as_ref()
         .filter(|f| f.chi2_p_value < crate::stats::POWER_LAW_REJECTED_P)
-        .map(|f| format!("the finite-n form a - b n^(-1/2) is rejected (chi-square p = {}), so only the largest n is compared", p_text(f.chi2_p_value)));
+        .map(|f| format!("the finite-n form a - b n^(-1/2) is rejected (chi-square {}), so only the largest n is compared", p_text(f.chi2_p_value)));
     let cap = match (&why, &rejected) {
         (Some(a), _) => Some(a.clone()),
         (None, Some(b)) => Some(b.clone()),

@@ -21,9 +21,6 @@ pub const MAX_GROUPS: u64 = 64;
 /// How many of the first trajectories have their paths recorded at the checkpoints.
 pub const SAMPLE_PATHS: u64 = 5;
 
-/// Trajectories per structure-of-arrays batch (for memory estimates).
-pub const LANES_FOR_PLAN: usize = LANES;
-
 /// One point of a sweep: everything needed to simulate M trajectories at one n.
 pub struct PointSpec<'a> {
     /// The loss.
@@ -172,22 +169,24 @@ fn block_len(d: usize) -> u64 {
     ((1usize << 18) / d.max(1)).clamp(64, 8192) as u64
 }
 
-/// One worker's share of a point. Aligned like [`LaneBatch`], for the same reason.
+/// One worker's share of a point. Aligned like [`LaneBatch`], for the same reason. Its
+/// per-trajectory results are its slices of the [`PointOutput`]'s vectors, written in place (no
+/// second copy is assembled at the end).
 #[repr(align(128))]
-struct Group {
+struct Group<'o> {
     first: u64,
     batches: Vec<LaneBatch>,
     ws: Workspace,
-    sup: Vec<f64>,
-    terminal_sq: Vec<f64>,
-    terminal_theta: Vec<f64>,
-    diverged_at: Vec<Option<u64>>,
+    sup: &'o mut [f64],
+    terminal_sq: &'o mut [f64],
+    terminal_theta: &'o mut [f64],
+    diverged_at: &'o mut [Option<u64>],
     path_sum: Vec<f64>,
     path_count: Vec<u64>,
     samples: Vec<Vec<f64>>,
 }
 
-impl Group {
+impl Group<'_> {
     fn size(&self) -> usize {
         self.diverged_at.len()
     }
@@ -424,11 +423,35 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
     let steps = steps_for(spec.n, spec.horizon);
     let ck_steps = checkpoint_steps(steps, spec.checkpoints);
     let nck = ck_steps.len();
-    let mut groups: Vec<Group> = (spec.groups.0..spec.groups.1)
-        .into_par_iter()
-        .map(|gi| {
+    // The per-trajectory results of the groups covered, filled in place by the groups.
+    let first_of_all = group_bounds(spec.groups.0, m).0;
+    let count = (group_bounds(spec.groups.1 - 1, m).1 - first_of_all) as usize;
+    let mut sup_sq = vec![0.0; count];
+    let mut terminal_sq = vec![0.0; count];
+    let mut terminal_theta = vec![0.0; count * d];
+    let mut diverged_at: Vec<Option<u64>> = vec![None; count];
+    let mut shares = Vec::with_capacity((spec.groups.1 - spec.groups.0) as usize);
+    {
+        let (mut sup, mut tsq) = (&mut sup_sq[..], &mut terminal_sq[..]);
+        let (mut theta, mut dv) = (&mut terminal_theta[..], &mut diverged_at[..]);
+        for gi in spec.groups.0..spec.groups.1 {
             let (first, last) = group_bounds(gi, m);
             let size = (last - first) as usize;
+            let (a, rest) = std::mem::take(&mut sup).split_at_mut(size);
+            sup = rest;
+            let (b, rest) = std::mem::take(&mut tsq).split_at_mut(size);
+            tsq = rest;
+            let (c, rest) = std::mem::take(&mut theta).split_at_mut(size * d);
+            theta = rest;
+            let (e, rest) = std::mem::take(&mut dv).split_at_mut(size);
+            dv = rest;
+            shares.push((gi, a, b, c, e));
+        }
+    }
+    let mut groups: Vec<Group> = shares
+        .into_par_iter()
+        .map(|(gi, sup, terminal_sq, terminal_theta, diverged_at)| {
+            let (first, last) = group_bounds(gi, m);
             let mut ws = Workspace::new(d);
             let batches = (first..last)
                 .step_by(LANES)
@@ -446,10 +469,10 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
                 first,
                 batches,
                 ws,
-                sup: vec![0.0; size],
-                terminal_sq: vec![0.0; size],
-                terminal_theta: vec![0.0; size * d],
-                diverged_at: vec![None; size],
+                sup,
+                terminal_sq,
+                terminal_theta,
+                diverged_at,
                 path_sum: vec![0.0; nck * d],
                 path_count: vec![0; nck],
                 samples,
@@ -520,39 +543,192 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
         l1 = next_l1;
     }
 
-    let mut out = PointOutput {
+    // The simulation's state goes before the output is assembled (moves, no copies).
+    let flow_terminal = flow.state().to_vec();
+    drop((flow, zbuf, znext, ck_in_block));
+    let mut group_path_sums = Vec::with_capacity(groups.len());
+    let mut group_path_counts = Vec::with_capacity(groups.len());
+    let mut group_sizes = Vec::with_capacity(groups.len());
+    let mut sample_paths = Vec::new();
+    for g in groups {
+        group_sizes.push(g.size() as u64);
+        group_path_sums.push(g.path_sum);
+        group_path_counts.push(g.path_count);
+        sample_paths.extend(g.samples);
+    }
+    release_freed_memory();
+    // Diverged trajectories have no sup or terminal error.
+    for (k, dv) in diverged_at.iter().enumerate() {
+        if dv.is_some() {
+            sup_sq[k] = f64::NAN;
+            terminal_sq[k] = f64::NAN;
+        }
+    }
+    PointOutput {
         groups: spec.groups,
         dim: d,
         steps,
-        sup_sq: Vec::with_capacity(m as usize),
-        terminal_sq: Vec::with_capacity(m as usize),
-        terminal_theta: Vec::with_capacity(m as usize * d),
-        diverged_at: Vec::with_capacity(m as usize),
-        flow_terminal: flow.state().to_vec(),
+        sup_sq,
+        terminal_sq,
+        terminal_theta,
+        diverged_at,
+        flow_terminal,
         checkpoint_times: ck_steps.iter().map(|&l| l as f64 / spec.n as f64).collect(),
         checkpoint_steps: ck_steps,
         flow_path,
-        group_path_sums: Vec::with_capacity(groups.len()),
-        group_path_counts: Vec::with_capacity(groups.len()),
-        group_sizes: Vec::with_capacity(groups.len()),
-        sample_paths: Vec::new(),
+        group_path_sums,
+        group_path_counts,
+        group_sizes,
+        sample_paths,
         flow_seconds,
-    };
-    for g in groups {
-        out.group_sizes.push(g.size() as u64);
-        for k in 0..g.size() {
-            let dv = g.diverged_at[k].is_some();
-            out.sup_sq.push(if dv { f64::NAN } else { g.sup[k] });
-            out.terminal_sq
-                .push(if dv { f64::NAN } else { g.terminal_sq[k] });
-        }
-        out.terminal_theta.extend_from_slice(&g.terminal_theta);
-        out.diverged_at.extend_from_slice(&g.diverged_at);
-        out.group_path_sums.push(g.path_sum);
-        out.group_path_counts.push(g.path_count);
-        out.sample_paths.extend(g.samples);
     }
-    out
+}
+
+/// Returns the memory freed after a simulation (batches, workspaces, flow blocks) to the system,
+/// so that the analysis of the point starts from the output alone. glibc's malloc keeps freed
+/// heap memory (and, after the first point, serves blocks of up to 32 MiB from the heap), so
+/// without this the batches would stay resident under the analysis's own buffers.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: malloc_trim has no preconditions; it only gives free pages of glibc's arenas
+        // back to the system.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
+/// Bytes the allocator takes for a block of `size` bytes aligned to `align`, as resident memory
+/// once written: a model of glibc's malloc on 64-bit Linux. A chunk is the request plus an 8-byte
+/// header, rounded up to 16 bytes (32 at least). An alignment above 16 is served from a chunk
+/// for the rounded request plus align + 32 bytes; its spare ends go back to bins that later
+/// requests of the same size cannot use, so they stay taken (a 128-byte row array at d = 2 takes
+/// 256 bytes). Blocks of 128 KiB and more are mapped on their own, in whole 4 KiB pages.
+pub fn allocation_bytes(size: usize, align: usize) -> f64 {
+    if size == 0 {
+        return 0.0;
+    }
+    let chunk = |request: usize| ((request + 8).div_ceil(16) * 16).max(32);
+    let mut bytes = chunk(size);
+    if align > 16 {
+        bytes = chunk(bytes + align + 32);
+    }
+    if bytes >= 128 << 10 {
+        bytes.div_ceil(4096) as f64 * 4096.0
+    } else {
+        bytes as f64
+    }
+}
+
+/// A vector of `len` values of type T, as allocated.
+fn vec_bytes<T>(len: usize) -> f64 {
+    allocation_bytes(len * std::mem::size_of::<T>(), std::mem::align_of::<T>())
+}
+
+/// Memory of one point in [`run_point`], in bytes, by component, from the engine's own types
+/// and layout (resident memory once written, with the allocator's overhead of
+/// [`allocation_bytes`]; the process's own baseline is not included).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PointMemory {
+    /// Trajectories M.
+    pub trajectories: u64,
+    /// Dimension d.
+    pub dim: usize,
+    /// Checkpoints recorded, K + 1.
+    pub checkpoints: usize,
+    /// Groups G.
+    pub groups: u64,
+    /// The [`LaneBatch`]es, one per [`LANES`] trajectories: the structs (one vector per group)
+    /// and their six d x [`LANES`] row arrays. Alive during the simulation only.
+    pub batches: f64,
+    /// One [`Workspace`] per group (2 d). Alive during the simulation only.
+    pub workspaces: f64,
+    /// Per-trajectory results (sup_sq, terminal_sq, diverged_at, terminal_theta M x d), written
+    /// in place into the [`PointOutput`].
+    pub results: f64,
+    /// Per group: the path sums (K+1) x d and the counts K+1.
+    pub path_sums: f64,
+    /// The sample paths, (K+1) x d for each of the first [`SAMPLE_PATHS`] trajectories.
+    pub sample_paths: f64,
+    /// The flow at the checkpoints, (K+1) x d, and the checkpoint lists.
+    pub flow_path: f64,
+    /// The flow's blocks zbuf and znext, (block_len(d) + 2) x d each. Simulation only.
+    pub flow_blocks: f64,
+    /// The rest: RK4 state (6 d), the loss and theta0 of the spec (3 d), Z(T), group structs.
+    pub small: f64,
+}
+
+impl PointMemory {
+    /// The memory of a point of `trajectories` trajectories (all groups) in dimension d with
+    /// `checkpoints` requested checkpoints and `steps` updates (pass `u64::MAX` when unknown:
+    /// then K = checkpoints).
+    pub fn new(trajectories: u64, d: usize, checkpoints: u64, steps: u64) -> Self {
+        let m = trajectories;
+        let nck = if steps >= checkpoints {
+            checkpoints.max(1) as usize + 1
+        } else {
+            checkpoint_steps(steps, checkpoints).len()
+        };
+        let groups = group_count(m);
+        let (arrays, array_bytes, array_align) = LaneBatch::heap_arrays(d);
+        let (ws_arrays, ws_bytes, ws_align) = Workspace::heap_arrays(d);
+        let mut mem = Self {
+            trajectories: m,
+            dim: d,
+            checkpoints: nck,
+            groups,
+            ..Self::default()
+        };
+        for g in 0..groups {
+            let (first, last) = group_bounds(g, m);
+            let batches = (last - first).div_ceil(LANES as u64) as usize;
+            mem.batches += vec_bytes::<LaneBatch>(batches)
+                + (batches * arrays) as f64 * allocation_bytes(array_bytes, array_align);
+            mem.workspaces += ws_arrays as f64 * allocation_bytes(ws_bytes, ws_align);
+            mem.path_sums += vec_bytes::<f64>(nck * d) + vec_bytes::<u64>(nck);
+            for _ in first..last.min(SAMPLE_PATHS) {
+                mem.sample_paths += vec_bytes::<f64>(nck * d);
+            }
+        }
+        let m = m as usize;
+        mem.results =
+            2.0 * vec_bytes::<f64>(m) + vec_bytes::<f64>(m * d) + vec_bytes::<Option<u64>>(m);
+        mem.flow_path = vec_bytes::<f64>(nck * d) + 2.0 * vec_bytes::<u64>(nck);
+        let blen = block_len(d) as usize;
+        mem.flow_blocks = 2.0 * vec_bytes::<f64>((blen + 2) * d) + vec_bytes::<(u64, usize)>(nck);
+        mem.small = 10.0 * vec_bytes::<f64>(d)
+            + vec_bytes::<Group>(groups as usize)
+            + 2.0 * vec_bytes::<Vec<f64>>(groups as usize)
+            + vec_bytes::<u64>(groups as usize);
+        mem
+    }
+
+    /// Everything alive while the trajectories are simulated: the engine's peak.
+    pub fn simulation(&self) -> f64 {
+        self.batches
+            + self.workspaces
+            + self.results
+            + self.path_sums
+            + self.sample_paths
+            + self.flow_path
+            + self.flow_blocks
+            + self.small
+    }
+
+    /// What the returned [`PointOutput`] holds.
+    pub fn output(&self) -> f64 {
+        self.results + self.path_sums + self.sample_paths + self.flow_path + self.small
+    }
+}
+
+/// Peak bytes of [`run_point`] for M trajectories in dimension d with `checkpoints` checkpoints
+/// (at least as many updates): [`PointMemory::simulation`].
+pub fn point_bytes(m: u64, d: usize, checkpoints: u64) -> f64 {
+    PointMemory::new(m, d, checkpoints, u64::MAX).simulation()
 }
 
 #[cfg(test)]

@@ -102,6 +102,23 @@ impl Workspace {
             zero: vec![0.0; d],
         }
     }
+
+    /// The heap arrays of a workspace in dimension d, for memory estimates: (number of arrays,
+    /// bytes of each, alignment).
+    pub fn heap_arrays(d: usize) -> (usize, usize, usize) {
+        (
+            2,
+            d * std::mem::size_of::<f64>(),
+            std::mem::align_of::<f64>(),
+        )
+    }
+
+    /// Heap bytes this workspace holds (what [`Self::heap_arrays`] describes).
+    pub fn heap_bytes(&self) -> usize {
+        // Every field is named: a new one does not compile until it is counted here.
+        let Workspace { scratch, zero } = self;
+        std::mem::size_of_val(&scratch[..]) + std::mem::size_of_val(&zero[..])
+    }
 }
 
 /// One row of a [`LaneBatch`] array: the [`LANES`] lanes of one coordinate, on one cache line.
@@ -343,6 +360,34 @@ impl LaneBatch {
     /// The number of real lanes.
     pub fn lanes(&self) -> usize {
         self.lanes
+    }
+
+    /// The heap arrays of a batch in dimension d, for memory estimates: (number of arrays, bytes
+    /// of each, alignment). Each is a separate allocation of d cache lines.
+    pub fn heap_arrays(d: usize) -> (usize, usize, usize) {
+        let line = std::mem::size_of::<Line<f64>>();
+        debug_assert_eq!(line, std::mem::size_of::<Line<u64>>());
+        (6, d * line, std::mem::align_of::<Line<f64>>())
+    }
+
+    /// Heap bytes this batch holds (what [`Self::heap_arrays`] describes).
+    pub fn heap_bytes(&self) -> usize {
+        // Every field is named: a new one does not compile until it is counted here.
+        let LaneBatch {
+            lanes: _,
+            theta,
+            prev_e,
+            e,
+            x,
+            hi,
+            lo,
+            prev_loss: _,
+            next_loss: _,
+            acc: _,
+        } = self;
+        let f = |r: &Rows<f64>| std::mem::size_of_val(&r.0[..]);
+        let u = |r: &Rows<u64>| std::mem::size_of_val(&r.0[..]);
+        f(theta) + f(prev_e) + f(e) + f(x) + u(hi) + u(lo)
     }
 
     /// theta of all lanes, coordinate-major with stride [`LANES`].

@@ -71,8 +71,29 @@ fn run_writes_the_contract_and_is_thread_independent() {
     for key in ["name", "config", "provenance", "rows", "fit"] {
         assert!(!s[key].is_null(), "summary.json lacks {key}");
     }
-    for key in ["version", "seed", "threads", "seconds"] {
-        assert!(!s["provenance"][key].is_null(), "provenance lacks {key}");
+    for key in ["version", "seed", "git_commit"] {
+        assert!(s["provenance"].get(key).is_some(), "provenance lacks {key}");
+    }
+    // Volatile fields live in provenance.json, so that a re-run leaves summary.json unchanged.
+    for key in ["threads", "seconds", "started_unix"] {
+        assert!(
+            s["provenance"].get(key).is_none(),
+            "summary.json holds {key}"
+        );
+    }
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(a.join("provenance.json")).unwrap()).unwrap();
+    for key in ["threads", "seconds", "started_unix", "parts", "git_commit"] {
+        assert!(p.get(key).is_some(), "provenance.json lacks {key}");
+    }
+    assert_eq!(p["threads"], 1);
+    // Apart from provenance.json, the two runs' files are identical byte for byte.
+    for f in ["summary.json", "rows.csv", "error_vs_n.svg"] {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f} differs between two runs"
+        );
     }
     let row = &s["rows"][0];
     for key in [
@@ -86,7 +107,7 @@ fn run_writes_the_contract_and_is_thread_independent() {
         "terminal_sq_error",
         "terminal_bias_sq",
         "terminal_variance",
-        "seconds",
+        "fluctuation",
     ] {
         assert!(!row[key].is_null(), "row lacks {key}");
     }

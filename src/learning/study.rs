@@ -178,7 +178,8 @@ pub struct RunRecord {
     /// flow's step doubling makes it vary with the sample order; STDP uses none).
     pub gradient_evaluations: u64,
     /// Thread-seconds spent on this rule's updates (all replicates; the reference flow's time is
-    /// the flow run's).
+    /// the flow run's). Volatile: in `provenance.json`, not `summary.json`.
+    #[serde(skip_serializing, default)]
     pub seconds: f64,
     /// The learning curve.
     pub curve: Vec<CurvePoint>,

@@ -39,7 +39,7 @@ test_accuracy_ci95_hi,distance_to_flow_mean,distance_to_flow_ci95_lo,distance_to
 pub fn runs_csv(s: &LearningSummary) -> String {
     let mut out = String::from(
         "rule,n,alpha_n,a_n,replicates,diverged,samples,loss_evaluations,gradient_evaluations,\
-thread_seconds,final_test_accuracy_mean,final_test_accuracy_ci95_lo,final_test_accuracy_ci95_hi,\
+final_test_accuracy_mean,final_test_accuracy_ci95_lo,final_test_accuracy_ci95_hi,\
 sup_distance_to_flow_mean,sup_distance_to_flow_std_error,sup_distance_to_flow_ci95_lo,sup_distance_to_flow_ci95_hi\n",
     );
     let opt = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v:e}"));
@@ -47,7 +47,7 @@ sup_distance_to_flow_mean,sup_distance_to_flow_std_error,sup_distance_to_flow_ci
         let acc = r.curve.last().map(|p| p.test_accuracy);
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{:.3},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.rule,
             r.n.map_or(String::new(), |n| n.to_string()),
             opt(r.alpha_n),
@@ -57,7 +57,6 @@ sup_distance_to_flow_mean,sup_distance_to_flow_std_error,sup_distance_to_flow_ci
             r.samples,
             r.loss_evaluations,
             r.gradient_evaluations,
-            r.seconds,
             opt(acc.map(|e| e.mean)),
             opt(acc.map(|e| e.ci95[0])),
             opt(acc.map(|e| e.ci95[1])),
@@ -135,6 +134,16 @@ pub fn write_results(
             names.push(format!("{stem}.png"));
             names.push(format!("{stem}.svg"));
         }
+        let parts: serde_json::Value = s
+            .runs
+            .iter()
+            .map(|r| serde_json::json!({"run": r.label(), "thread_seconds": r.seconds}))
+            .collect();
+        write_atomic(
+            &stage.join("provenance.json"),
+            super::provenance_json(&s.provenance, &parts).as_bytes(),
+        )?;
+        names.push("provenance.json".into());
         write_atomic(&stage.join("summary.json"), json.as_bytes())?;
         names.push("summary.json".into());
         Ok(names)

@@ -144,7 +144,7 @@ pub fn result_text(f: &FitReport) -> String {
             "not a power law"
         };
         return format!(
-            "{model} (chi-square p = {}); slope from {} to {}: {:.3} {}",
+            "{model} (chi-square {}); slope from {} to {}: {:.3} {}",
             crate::claims::p_text(
                 f.corrected
                     .as_ref()
@@ -220,6 +220,38 @@ fn fmt_ci(c: [f64; 2]) -> String {
 
 fn fmt_ci4(c: [f64; 2]) -> String {
     format!("[{:.4}, {:.4}]", c[0], c[1])
+}
+
+/// The verdict table for a terminal: one line per claim with the experiment, the verdict, the
+/// expectation and what the verdict rests on, cut to `width` characters (the full table is in
+/// REPORT.md).
+pub fn console_table(entries: &[Entry], learning: &[LearningEntry], width: usize) -> String {
+    let md = verdict_table(entries, learning);
+    let mut out = format!(
+        "{:<28} {:<13} {:<13} {:<22} result\n",
+        "experiment", "verdict", "expected", ""
+    );
+    for line in md.lines().skip(2) {
+        let cells: Vec<String> = line
+            .trim_matches('|')
+            .split(" | ")
+            .map(|c| c.trim().replace("\\|", "|").replace("**", ""))
+            .collect();
+        if cells.len() < 8 {
+            continue;
+        }
+        let row = format!(
+            "{:<28} {:<13} {:<13} {:<22} {}",
+            cells[0], cells[5], cells[6], cells[7], cells[4]
+        );
+        let cut: String = row.chars().take(width).collect();
+        out.push_str(&cut);
+        if row.chars().count() > width {
+            out.push('…');
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// One line per claim: experiment, statement, quantity, claim, fitted slope and interval, verdict,
@@ -533,13 +565,13 @@ fn learning_section(e: &LearningEntry) -> String {
         );
     }
     r.push_str(
-        "| rule | alpha_n | A_n | replicates | diverged | loss evaluations | gradient evaluations | thread-seconds | final test accuracy [95% CI] | final training loss | E sup \\|theta - theta_flow\\|^2 [95% CI] |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| rule | alpha_n | A_n | replicates | diverged | loss evaluations | gradient evaluations | final test accuracy [95% CI] | final training loss | E sup \\|theta - theta_flow\\|^2 [95% CI] |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for run in &s.runs {
         let last = run.curve.last();
         let _ = writeln!(
             r,
-            "| {} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             run.label(),
             run.alpha_n.map_or("-".into(), |v| format!("{v:.4}")),
             run.a_n.map_or("-".into(), |v| format!("{v:.4}")),
@@ -547,7 +579,6 @@ fn learning_section(e: &LearningEntry) -> String {
             run.diverged,
             run.loss_evaluations,
             run.gradient_evaluations,
-            run.seconds,
             last.map_or("-".into(), |p| format!(
                 "{:.4} {}",
                 p.test_accuracy.mean,
@@ -675,15 +706,17 @@ fn learning_section(e: &LearningEntry) -> String {
     r
 }
 
-/// The figures of an experiment's section and its seed, threads, time and folder.
+/// The figures of an experiment's section and its seed and folder (thread count and timings are
+/// in the folder's `provenance.json`, so that a re-run of the same build leaves this report
+/// unchanged).
 fn footer(r: &mut String, name: &str, figures: &[String], p: &crate::analysis::Provenance) {
     for stem in figures {
         let _ = writeln!(r, "![{stem}]({name}/{stem}.png)\n");
     }
     let _ = writeln!(
         r,
-        "Seed {}, {} threads, {:.1} s; files in `{name}/`.",
-        p.seed, p.threads, p.seconds
+        "Seed {}; files in `{name}/` (timings in `{name}/provenance.json`).",
+        p.seed
     );
 }
 

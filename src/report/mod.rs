@@ -60,7 +60,7 @@ pub fn rows_csv(s: &Summary) -> String {
 sup_sq_error_mean,sup_sq_error_std_error,sup_sq_error_ci95_lo,sup_sq_error_ci95_hi,\
 terminal_sq_error_mean,terminal_sq_error_std_error,terminal_sq_error_ci95_lo,terminal_sq_error_ci95_hi,\
 terminal_bias_sq,terminal_variance,kappa_hat_mean,kappa_hat_std_error,kappa_hat_ci95_lo,kappa_hat_ci95_hi,\
-predicted_terminal_sq,predicted_sup_sq,predicted_sup_sq_std_error,seconds\n",
+predicted_terminal_sq,predicted_sup_sq,predicted_sup_sq_std_error\n",
     );
     let opt = |x: Option<f64>| x.map(|v| format!("{v:e}")).unwrap_or_default();
     let est = |e: Option<crate::stats::Estimate>| {
@@ -75,7 +75,7 @@ predicted_terminal_sq,predicted_sup_sq,predicted_sup_sq_std_error,seconds\n",
     for r in &s.rows {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{:e},{:e},{:e},{:e},{},{},{},{},{},{},{},{},{},{:.3}",
+            "{},{},{},{},{},{},{:e},{:e},{:e},{:e},{},{},{},{},{},{},{},{},{}",
             r.n,
             r.dim,
             r.beta,
@@ -95,10 +95,37 @@ predicted_terminal_sq,predicted_sup_sq,predicted_sup_sq_std_error,seconds\n",
             opt(r.fluctuation.map(|f| f.terminal_sq)),
             opt(r.fluctuation.and_then(|f| f.sup_sq).map(|s| s.mean)),
             opt(r.fluctuation.and_then(|f| f.sup_sq).map(|s| s.std_error)),
-            r.seconds
         );
     }
     out
+}
+
+/// Seconds per point, labelled by (n, d, beta, gamma).
+fn point_seconds(s: &Summary) -> serde_json::Value {
+    s.rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({"n": r.n, "dim": r.dim, "beta": r.beta, "gamma": r.gamma,
+                "seconds": r.seconds})
+        })
+        .collect()
+}
+
+/// `provenance.json`: what changes from one run of the same build to the next (threads, wall
+/// time, start time, and `parts`: the seconds of each point or rule). Kept apart from
+/// `summary.json` so that a re-run leaves the science files byte for byte.
+pub fn provenance_json(p: &crate::analysis::Provenance, parts: &serde_json::Value) -> String {
+    let mut j = serde_json::to_string_pretty(&serde_json::json!({
+        "version": p.version,
+        "git_commit": p.git_commit,
+        "threads": p.threads,
+        "seconds": p.seconds,
+        "started_unix": p.started_unix,
+        "parts": parts,
+    }))
+    .expect("serialisable");
+    j.push('\n');
+    j
 }
 
 /// The pretty-printed JSON of a summary.
@@ -171,6 +198,11 @@ pub fn write_results(s: &Summary, dir: &Path) -> Result<Vec<PathBuf>, Error> {
             names.push(format!("{stem}.png"));
             names.push(format!("{stem}.svg"));
         }
+        write_atomic(
+            &stage.join("provenance.json"),
+            provenance_json(&s.provenance, &point_seconds(s)).as_bytes(),
+        )?;
+        names.push("provenance.json".into());
         write_atomic(&stage.join("summary.json"), summary_json(s).as_bytes())?;
         names.push("summary.json".into());
         Ok(names)
