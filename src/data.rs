@@ -88,6 +88,22 @@ fn bad(
     }
 }
 
+/// The 1-based column of a quote that is never closed on this line, if any.
+fn unterminated_quote(line: &str) -> Option<usize> {
+    let mut open = None;
+    let mut chars = line.chars().enumerate().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '"' {
+            if open.is_some() && chars.peek().is_some_and(|(_, n)| *n == '"') {
+                chars.next();
+            } else {
+                open = if open.is_some() { None } else { Some(i + 1) };
+            }
+        }
+    }
+    open
+}
+
 /// Splits one CSV line into fields (RFC 4180 quoting: "a,b" and doubled quotes). Returns the
 /// fields and the 1-based column (in characters) where each starts.
 fn fields(line: &str) -> Vec<(String, usize)> {
@@ -138,7 +154,29 @@ pub fn load_csv(path: &Path, label: &str) -> Result<Dataset, Error> {
             "a header row naming the columns",
         )
     })?;
+    for (ln, line) in text.lines().enumerate() {
+        if let Some(col) = unterminated_quote(line) {
+            return Err(bad(
+                path,
+                Some((ln + 1, col)),
+                "(quotes)",
+                "this quote is never closed on its line".into(),
+                "a closing quote (fields with a comma are written \"a,b\"; a quote inside one as \"\")",
+            ));
+        }
+    }
     let header: Vec<String> = fields(head).into_iter().map(|(f, _)| f).collect();
+    for (i, h) in header.iter().enumerate() {
+        if let Some(j) = header[..i].iter().position(|g| g == h) {
+            return Err(bad(
+                path,
+                Some((1, 1)),
+                "(header)",
+                format!("columns {} and {} are both named \"{h}\"", j + 1, i + 1),
+                "distinct column names",
+            ));
+        }
+    }
     let Some(li) = header.iter().position(|h| h == label) else {
         let names: Vec<&str> = header.iter().map(String::as_str).collect();
         let hint = closest(label, &names)
@@ -267,6 +305,18 @@ pub fn split(
     let (test_rows, train_rows) = order.split_at(n_test);
     let mut train = data.subset(train_rows);
     let mut test = data.subset(test_rows);
+    if standardize && train.len() < 2 {
+        return Err(bad(
+            source,
+            None,
+            "(rows)",
+            format!(
+                "has {n} data rows, so the training part has {}: too few to standardise",
+                train.len()
+            ),
+            "at least two training rows (more data rows, or a smaller test_fraction)",
+        ));
+    }
     let standardization = if standardize {
         let p = data.features();
         let m = train.len() as f64;
@@ -278,7 +328,16 @@ pub fn split(
                 .sum::<f64>()
                 / (m - 1.0);
             let sd = var.sqrt();
-            if sd.is_nan() || sd <= 1e-12 * mean.abs().max(1.0) {
+            if !(mean.is_finite() && sd.is_finite()) {
+                return Err(bad(
+                    source,
+                    None,
+                    &data.feature_names[k],
+                    "has values too large for their mean and spread to be computed in f64".into(),
+                    "values below about 1e150 in magnitude (rescale the column), or standardize = false",
+                ));
+            }
+            if sd <= 1e-12 * mean.abs().max(1.0) {
                 return Err(bad(
                     source,
                     None,
@@ -391,6 +450,23 @@ mod tests {
             );
             let _ = std::fs::remove_file(p);
         }
+        let p = write("dup", "a,a,y\n1,5,A\n");
+        let e = load_csv(&p, "y").unwrap_err().to_string();
+        assert!(e.contains("both named \"a\""), "{e}");
+        let p = write("quote", "a,b,y\n1,\"5,A\n");
+        let e = load_csv(&p, "y").unwrap_err().to_string();
+        assert!(e.contains("never closed") && e.contains(":2:3"), "{e}");
+        let p = write("two", "a,b,y\n1,5,A\n2,6,B\n");
+        let d = load_csv(&p, "y").unwrap();
+        let e = split(&d, &p, 0.25, 1, true).unwrap_err().to_string();
+        assert!(e.contains("too few to standardise"), "{e}");
+        let p = write(
+            "huge",
+            "a,b,y\n1,1e308,A\n2,1.7e308,B\n3,-1e308,A\n4,1.5e308,B\n",
+        );
+        let d = load_csv(&p, "y").unwrap();
+        let e = split(&d, &p, 0.25, 1, true).unwrap_err().to_string();
+        assert!(e.contains("too large"), "{e}");
         let p = write("constant", "a,b,y\n1,5,A\n2,5,B\n3,5,A\n4,5,B\n");
         let d = load_csv(&p, "y").unwrap();
         let e = split(&d, &p, 0.25, 1, true).unwrap_err().to_string();

@@ -336,6 +336,78 @@ impl ClaimSpec {
     }
 }
 
+/// Every key name the schema reads, in any table of either kind of experiment. A present key
+/// on this list is never taken for a misspelling of a missing one (a file without `seed` but with
+/// `sweep` lacks `seed`; it did not misspell it).
+const SCHEMA_KEYS: &[&str] = &[
+    "a",
+    "accuracy",
+    "against",
+    "alpha",
+    "beta",
+    "center",
+    "checkpoints",
+    "claim",
+    "curvature",
+    "data",
+    "decay",
+    "dim",
+    "distance",
+    "divergence_bound",
+    "drift",
+    "epochs",
+    "every",
+    "excitatory",
+    "expect",
+    "file",
+    "fit_from",
+    "fit_to",
+    "flow_substeps",
+    "from",
+    "g",
+    "gamma",
+    "grid",
+    "grid_term",
+    "hidden",
+    "horizon",
+    "kappa",
+    "kind",
+    "label",
+    "learning",
+    "loss",
+    "metric",
+    "model",
+    "n",
+    "name",
+    "points",
+    "quick",
+    "reference",
+    "replicates",
+    "rule",
+    "rules",
+    "scaling",
+    "seed",
+    "sign_seed",
+    "single_update",
+    "single_update_alpha",
+    "single_update_n",
+    "slope",
+    "split_seed",
+    "standardize",
+    "start",
+    "statement",
+    "substeps",
+    "sweep",
+    "test_fraction",
+    "theta0",
+    "title",
+    "to",
+    "tolerance",
+    "trajectories",
+    "x",
+    "y",
+];
+
 /// alpha_n, A_n, kappa_n and kappa must lie in this range at every n: outside it, f64 loses
 /// the increments (below) or overflows in the flow, cosh or the loss (above).
 pub const DERIVED_RANGE: (f64, f64) = (1e-100, 1e100);
@@ -871,11 +943,19 @@ impl<'a> Sec<'a> {
         self.table.remove(key)
     }
 
+    /// A key of this table that is no key of the schema but close to `key`: a misspelling of it.
+    fn typo_of(&self, key: &str) -> Option<String> {
+        self.table
+            .keys()
+            .find(|k| !SCHEMA_KEYS.contains(&k.as_str()) && closest(k, &[key]).is_some())
+            .cloned()
+    }
+
     fn require(&mut self, key: &'static str, expected: &str) -> Result<Value, Error> {
         if !self.table.contains_key(key)
-            && let Some(typo) = self.table.keys().find(|k| closest(k, &[key]).is_some())
+            && let Some(typo) = self.typo_of(key)
         {
-            let full = self.path(typo);
+            let full = self.path(&typo);
             return Err(Error::UnknownKey {
                 at: self.cx.at(&full),
                 key: full,
@@ -1032,6 +1112,17 @@ impl<'a> Sec<'a> {
     }
 
     fn sub_required(&mut self, key: &'static str, expected: &str) -> Result<Sec<'a>, Error> {
+        if !self.table.contains_key(key)
+            && let Some(typo) = self.typo_of(key)
+        {
+            let full = self.path(&typo);
+            return Err(Error::UnknownKey {
+                at: self.cx.at(&full),
+                key: full,
+                suggestion: Some(self.path(key)),
+                allowed: Vec::new(),
+            });
+        }
         match self.sub(key)? {
             Some(s) => Ok(s),
             None => Err(Error::MissingKey {
@@ -1772,6 +1863,57 @@ trajectories = 10
         assert!(
             m.contains("quick.gamma") && m.contains("drift limit"),
             "{m}"
+        );
+    }
+
+    /// Every key of every shipped experiment file is on SCHEMA_KEYS (so the list cannot drift
+    /// from the schema unnoticed).
+    #[test]
+    fn schema_keys_cover_the_shipped_files() {
+        fn walk(t: &toml::Table, out: &mut Vec<String>) {
+            for (k, v) in t {
+                out.push(k.clone());
+                match v {
+                    Value::Table(t) => walk(t, out),
+                    Value::Array(a) => a.iter().for_each(|x| {
+                        if let Value::Table(t) = x {
+                            walk(t, out)
+                        }
+                    }),
+                    _ => {}
+                }
+            }
+        }
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+        for e in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+            let mut keys = Vec::new();
+            walk(&text.parse::<toml::Table>().unwrap(), &mut keys);
+            for k in keys {
+                assert!(
+                    SCHEMA_KEYS.contains(&k.as_str()),
+                    "{k} is not on SCHEMA_KEYS"
+                );
+            }
+        }
+    }
+
+    /// A missing key is reported as missing, not as a misspelling of a valid neighbour; a
+    /// misspelt table is named as such.
+    #[test]
+    fn misspellings_and_missing_keys_are_told_apart() {
+        let no_seed = GOOD.replace("seed = 1\n", "");
+        let e = err(&no_seed);
+        assert!(
+            e.contains("missing key `seed`") || e.contains("`seed`"),
+            "{e}"
+        );
+        assert!(!e.contains("unknown key `sweep`"), "{e}");
+        let swep = GOOD.replace("[sweep]", "[swep]");
+        let e = err(&swep);
+        assert!(
+            e.contains("unknown key `swep`") && e.contains("`sweep`"),
+            "{e}"
         );
     }
 
