@@ -14,21 +14,26 @@ use std::path::Path;
 use stdp_flow::analysis::{RunOptions, Silent, run};
 use stdp_flow::experiment::parse;
 
-fn check(name: &str, loss: &str, theta0: &str) {
-    let src = format!(
-        "name = \"{name}\"\nseed = 7\n[loss]\n{loss}\n[start]\ntheta0 = {theta0}\n\
-[scaling]\nrule = \"corrected\"\nalpha = 1.0\na = 1.0\n[reference]\ndrift = \"limit\"\n\
-[sweep]\nn = [300, 3000]\ntrajectories = 3000\n"
-    );
-    let exp = parse(&src, Path::new("t.toml")).unwrap();
-    let s = run(
+/// Runs the experiment in `src` with default options.
+fn run_src(src: &str) -> stdp_flow::Summary {
+    let exp = parse(src, Path::new("t.toml")).unwrap();
+    run(
         &exp,
         &RunOptions {
             threads: 0,
             quick: false,
         },
         &Silent,
+    )
+}
+
+fn check(name: &str, loss: &str, theta0: &str) {
+    let src = format!(
+        "name = \"{name}\"\nseed = 7\n[loss]\n{loss}\n[start]\ntheta0 = {theta0}\n\
+[scaling]\nrule = \"corrected\"\nalpha = 1.0\na = 1.0\n[reference]\ndrift = \"limit\"\n\
+[sweep]\nn = [300, 3000]\ntrajectories = 3000\n"
     );
+    let s = run_src(&src);
     let r = s.rows.last().unwrap();
     let f = r
         .fluctuation
@@ -94,15 +99,6 @@ fn wrong_drift_is_caught() {
 [scaling]\nrule = \"corrected\"\nalpha = 1.0\na = 1.0\n[reference]\ndrift = \"paper\"\n\
 [sweep]\nn = [300, 3000]\ntrajectories = 500\n[claim]\nkind = \"constant\"\n\
 metric = \"terminal_sq_error\"\ntolerance = 0.05\n";
-    let exp = parse(src, Path::new("t.toml")).unwrap();
-    let s = run(
-        &exp,
-        &RunOptions {
-            threads: 0,
-            quick: false,
-        },
-        &Silent,
-    );
-    let v = s.verdict.unwrap();
+    let v = run_src(src).verdict.unwrap();
     assert_eq!(v.kind, stdp_flow::stats::VerdictKind::Fails, "{}", v.reason);
 }

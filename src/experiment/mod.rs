@@ -951,17 +951,24 @@ impl<'a> Sec<'a> {
             .cloned()
     }
 
+    /// When `key` is absent but a key that the schema does not know is close to it: the error
+    /// naming that key as a misspelling of `key`.
+    fn misspelt(&self, key: &str) -> Option<Error> {
+        if self.table.contains_key(key) {
+            return None;
+        }
+        let full = self.path(&self.typo_of(key)?);
+        Some(Error::UnknownKey {
+            at: self.cx.at(&full),
+            key: full,
+            suggestion: Some(self.path(key)),
+            allowed: Vec::new(),
+        })
+    }
+
     fn require(&mut self, key: &'static str, expected: &str) -> Result<Value, Error> {
-        if !self.table.contains_key(key)
-            && let Some(typo) = self.typo_of(key)
-        {
-            let full = self.path(&typo);
-            return Err(Error::UnknownKey {
-                at: self.cx.at(&full),
-                key: full,
-                suggestion: Some(self.path(key)),
-                allowed: Vec::new(),
-            });
+        if let Some(e) = self.misspelt(key) {
+            return Err(e);
         }
         self.take(key).ok_or_else(|| Error::MissingKey {
             at: self.cx.at(&self.prefix),
@@ -1112,16 +1119,8 @@ impl<'a> Sec<'a> {
     }
 
     fn sub_required(&mut self, key: &'static str, expected: &str) -> Result<Sec<'a>, Error> {
-        if !self.table.contains_key(key)
-            && let Some(typo) = self.typo_of(key)
-        {
-            let full = self.path(&typo);
-            return Err(Error::UnknownKey {
-                at: self.cx.at(&full),
-                key: full,
-                suggestion: Some(self.path(key)),
-                allowed: Vec::new(),
-            });
+        if let Some(e) = self.misspelt(key) {
+            return Err(e);
         }
         match self.sub(key)? {
             Some(s) => Ok(s),

@@ -95,15 +95,9 @@ pub fn fit_affine(w: &[f64], y: &[f64], se: &[f64]) -> Option<AffineFit> {
 mod tests {
     use super::*;
     use crate::stats::{normal_quantile, t_quantile};
-    use rand::Rng;
     use rand_pcg::Pcg64Mcg;
 
-    /// A standard normal deviate by the Box-Muller transform (Box & Muller 1958).
-    fn gauss(rng: &mut Pcg64Mcg) -> f64 {
-        let u = |rng: &mut Pcg64Mcg| ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-        let (u1, u2) = (u(rng), u(rng));
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
+    use crate::stats::testing::gauss;
 
     #[test]
     fn exact_line_is_recovered() {

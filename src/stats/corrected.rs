@@ -356,15 +356,9 @@ pub fn fit_power_law_corrected_within(
 mod tests {
     use super::*;
     use crate::stats::fit_power_law;
-    use rand::Rng;
     use rand_pcg::Pcg64Mcg;
 
-    /// A standard normal deviate by the Box-Muller transform (Box & Muller 1958).
-    fn gauss(rng: &mut Pcg64Mcg) -> f64 {
-        let u = |rng: &mut Pcg64Mcg| ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-        let (u1, u2) = (u(rng), u(rng));
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
+    use crate::stats::testing::gauss;
 
     /// Errors of 0.1% keep the second valley (near s = -0.3, see
     /// fit_power_law_corrected_within) above the threshold; at 1% it would fall below it.

@@ -15,3 +15,17 @@ pub use corrected::{
 pub use estimate::{Estimate, jackknife, normal_quantile, proportion, t_quantile};
 pub use fit::{POWER_LAW_REJECTED_P, PairwiseSlope, PowerLawFit, fit_power_law};
 pub use verdict::{Claim, Verdict, VerdictKind, decide, decide_interval};
+
+/// Helpers shared by the statistics tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use rand::Rng;
+    use rand_pcg::Pcg64Mcg;
+
+    /// A standard normal deviate by the Box-Muller transform (Box & Muller 1958).
+    pub(crate) fn gauss(rng: &mut Pcg64Mcg) -> f64 {
+        let u = |rng: &mut Pcg64Mcg| ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        let (u1, u2) = (u(rng), u(rng));
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+}
