@@ -33,7 +33,8 @@ enum Command {
         /// Output folder [default: results/<name>].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Override the number of trajectories per point.
+        /// Override the number of trajectories per point (for a learning experiment: the number
+        /// of replicates of each training run).
         #[arg(long)]
         trajectories: Option<u64>,
         /// Override the seed.
