@@ -522,7 +522,11 @@ fn output_folder_is_a_unit() {
         ),
     );
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    // As if the earlier run had been a learning run: its curves.csv is in its manifest.
     std::fs::write(out.join("curves.csv"), "stale").unwrap();
+    let mut manifest = std::fs::read_to_string(out.join(".stdp-flow-manifest")).unwrap();
+    manifest.push_str("curves.csv\n");
+    std::fs::write(out.join(".stdp-flow-manifest"), manifest).unwrap();
     let before: Vec<String> = std::fs::read_to_string(out.join(".stdp-flow-manifest"))
         .unwrap()
         .lines()
@@ -542,6 +546,11 @@ fn output_folder_is_a_unit() {
             "{name} of the earlier run is left"
         );
     }
+    assert!(before.contains(&"curves.csv".to_string()));
+    assert!(
+        !out.join("curves.csv").exists(),
+        "the earlier run's curves.csv is left"
+    );
     assert!(
         out.join("notes.txt").exists(),
         "a file the tool did not write was removed"

@@ -14,6 +14,8 @@ fail() {
     echo "gnu-parallel.sh: $*" >&2
     exit 2
 }
+# shellcheck source=common.sh
+. "$here/common.sh"
 experiment=${1:?usage: gnu-parallel.sh EXPERIMENT.toml N THREADS}
 shards=${2:-4}
 threads=${3:-1}
@@ -22,20 +24,10 @@ threads=${3:-1}
 [[ $threads =~ ^[1-9][0-9]*$ ]] || fail "THREADS must be a positive integer, not '$threads'"
 command -v parallel >/dev/null 2>&1 || fail "GNU parallel is not installed (apt-get install parallel)"
 
-name=$(sed -n -E -e '/^[[:space:]]*\[/q' \
-    -e "/^[[:space:]]*name[[:space:]]*=/{s/^[[:space:]]*name[[:space:]]*=[[:space:]]*[\"']([A-Za-z0-9_-]+)[\"'].*/\\1/p;q;}" "$experiment")
+name=$(experiment_name "$experiment")
 [[ -n $name ]] || fail "found no top-level name = \"...\" in $experiment"
 
-if [[ -n ${STDP_FLOW:-} ]]; then
-    bin=$(command -v "$STDP_FLOW" 2>/dev/null) || fail "STDP_FLOW=$STDP_FLOW is not an executable"
-elif bin=$(command -v stdp-flow 2>/dev/null); then
-    :
-elif [[ -x $here/../../target/release/stdp-flow ]]; then
-    bin=$here/../../target/release/stdp-flow
-else
-    fail "cannot find stdp-flow: set STDP_FLOW=/path/to/stdp-flow, put it on PATH, or run cargo build --release"
-fi
-bin=$(readlink -f "$bin")
+bin=$(find_binary "$here") || exit 2
 
 mkdir -p "shards/$name"
 # -q: quote the command, so that paths with spaces survive the shell parallel runs it in.

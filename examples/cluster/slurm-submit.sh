@@ -51,6 +51,8 @@ fail() {
     echo "$me: $*" >&2
     exit 2
 }
+# shellcheck source=common.sh
+. "$here/common.sh"
 usage="usage: $me EXPERIMENT.toml N [SBATCH OPTIONS...]"
 [[ $# -ge 2 ]] || fail "$usage"
 experiment=$1
@@ -68,21 +70,11 @@ done
 command -v sbatch >/dev/null 2>&1 || fail "sbatch not found: run this on a Slurm submission (login) node"
 
 # The experiment's `name` key (letters, digits, '-' and '_'), which names shards/ and results/.
-name=$(sed -n -E -e '/^[[:space:]]*\[/q' \
-    -e "/^[[:space:]]*name[[:space:]]*=/{s/^[[:space:]]*name[[:space:]]*=[[:space:]]*[\"']([A-Za-z0-9_-]+)[\"'].*/\\1/p;q;}" "$experiment")
+name=$(experiment_name "$experiment")
 [[ -n $name ]] || fail "found no top-level name = \"...\" (letters, digits, '-', '_') in $experiment"
 
 # The binary: $STDP_FLOW, else stdp-flow on PATH, else this checkout's release build.
-if [[ -n ${STDP_FLOW:-} ]]; then
-    bin=$(command -v "$STDP_FLOW" 2>/dev/null) || fail "STDP_FLOW=$STDP_FLOW is not an executable"
-elif bin=$(command -v stdp-flow 2>/dev/null); then
-    :
-elif [[ -x $here/../../target/release/stdp-flow ]]; then
-    bin=$here/../../target/release/stdp-flow
-else
-    fail "cannot find stdp-flow: set STDP_FLOW=/path/to/stdp-flow, put it on PATH, or run cargo build --release"
-fi
-bin=$(readlink -f "$bin")
+bin=$(find_binary "$here") || exit 2
 version=$("$bin" --version 2>&1) || fail "$bin does not run: $version"
 
 root=$PWD
