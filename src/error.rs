@@ -92,12 +92,13 @@ pub enum Error {
 }
 
 impl Error {
-    /// Exit code: 2 for invalid input, 1 for a failure while running.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Io { .. } | Error::Stopped { .. } | Error::Resource { .. } => 1,
-            _ => 2,
-        }
+    /// Whether the input (a file, a flag, a results folder given as input) is at fault, rather
+    /// than a failure while running (I/O, resources, a requested stop).
+    pub fn is_invalid_input(&self) -> bool {
+        !matches!(
+            self,
+            Error::Io { .. } | Error::Stopped { .. } | Error::Resource { .. }
+        )
     }
 }
 

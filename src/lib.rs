@@ -7,6 +7,7 @@
 //! and validates TOML files, [`analysis`] assembles results and [`report`] writes them.
 
 pub mod analysis;
+pub mod app;
 pub mod bench;
 pub mod claims;
 pub mod convergence;
@@ -21,17 +22,20 @@ pub mod fluctuation;
 pub mod learning;
 pub mod loss;
 pub mod plan;
+pub mod provenance;
 pub mod recursion;
 pub mod report;
+pub mod results;
 pub mod rng;
+pub mod run;
 pub mod scaling;
 pub mod serde_nan;
 pub mod shard;
 pub mod stats;
 
-pub use analysis::Summary;
 pub use convergence::ConvergenceStudy;
 pub use error::Error;
 pub use experiment::{Against, ClaimKind, ClaimSpec, DriftChoice, Metric};
 pub use loss::Loss;
+pub use results::Summary;
 pub use scaling::Scaling;

@@ -4,12 +4,14 @@
 //! experiment and code version and cover every group exactly once, then assembles results
 //! identical to a single-machine run.
 
-use crate::analysis::{
-    Observer, RunOptions, Summary, complete_point, resume_key, row_is, simulate_point, summarize,
-};
 use crate::engine::{PointOutput, SAMPLE_PATHS, group_bounds, group_count, steps_for};
 use crate::error::{Error, Location};
 use crate::experiment::{Experiment, Overrides, Point, parse};
+use crate::provenance::{Clock, VERSION, commit, commit_text};
+use crate::results::Summary;
+use crate::run::{
+    Observer, RunOptions, complete_point, resume_key, row_is, simulate_point, summarize,
+};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -139,8 +141,8 @@ pub fn run_shard(
         .collect();
     ShardFile {
         kind: SHARD_KIND.into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        git_commit: option_env!("STDP_FLOW_GIT_COMMIT").map(str::to_string),
+        version: VERSION.into(),
+        git_commit: commit().map(str::to_string),
         resume_key: resume_key(exp),
         experiment_path: exp.source.clone(),
         experiment_toml: exp.source_text.clone(),
@@ -303,6 +305,7 @@ pub fn merge(
     parts: &[(PathBuf, ShardFile)],
     opts: &RunOptions,
 ) -> Result<(Experiment, Summary), Error> {
+    let clock = Clock::start();
     let (first_path, first) = majority(parts)?;
     let mut exp = parse(&first.experiment_toml, &first.experiment_path)?;
     first.overrides.apply(&mut exp)?;
@@ -313,8 +316,8 @@ pub fn merge(
                 "was written by stdp-flow {} (commit {}); this is {} (commit {}): merge with the build that ran the shards",
                 first.version,
                 first.git_commit.as_deref().unwrap_or("unknown"),
-                env!("CARGO_PKG_VERSION"),
-                option_env!("STDP_FLOW_GIT_COMMIT").unwrap_or("unknown")
+                VERSION,
+                commit_text()
             ),
         ));
     }
@@ -432,6 +435,6 @@ pub fn merge(
         rows.push(row);
         paths.extend(path);
     }
-    let s = summarize(&exp, opts, rows, paths, seconds, true);
+    let s = summarize(&exp, opts, &clock, (rows, paths), seconds, true);
     Ok((exp, s))
 }

@@ -93,7 +93,7 @@ fn learning_logistic() {
         })
         .unwrap();
         let p = study::prepare(&exp).unwrap();
-        let s = study::run(&p, 0, false, &|_| {});
+        let s = study::run(&p, 0, false, &stdp_flow::run::Silent);
         let f = s.distance_fit.as_ref().and_then(|f| f.fit.as_ref());
         let ci = f.expect("a distance fit").ci95;
         assert!(ci[0] > -1.3 && ci[1] < -0.7, "seed {seed}: slope {ci:?}");

@@ -10,14 +10,15 @@
 use super::baseline::{Baseline, fit_logistic};
 use super::model::{LogisticModel, Model, SoftmaxModel, accuracy};
 use super::{Learner, Rule, Setting, epoch_order};
-use crate::analysis::{Provenance, fnv1a};
 use crate::data::{Split, load_csv, split};
 use crate::error::{Error, Location};
 use crate::experiment::learning::{
     AccuracyClaim, DistanceClaim, LearningExperiment, ModelSpec, RuleName, SingleUpdateClaim,
 };
 use crate::loss::{Loss, MAX_CLASSES, MAX_OUTPUTS, Network};
+use crate::provenance::{Clock, Provenance, fnv1a};
 use crate::rng::splitmix64;
+use crate::run::Observer;
 use crate::stats::{
     Claim, Estimate, PowerLawFit, Verdict, VerdictKind, decide, decide_interval, fit_power_law,
     proportion,
@@ -434,7 +435,7 @@ impl Context<'_> {
     }
 
     /// Runs one job; returns each run's replicate, by run index.
-    fn replicate(&self, job: &Job, progress: &(dyn Fn(u64) + Sync)) -> Vec<(usize, Replicate)> {
+    fn replicate(&self, job: &Job, observer: &dyn Observer) -> Vec<(usize, Replicate)> {
         struct State {
             run: usize,
             learner: Learner,
@@ -553,7 +554,7 @@ impl Context<'_> {
                     }
                 }
             }
-            progress(work);
+            observer.advance(work);
             if states.iter().all(|s| s.diverged) {
                 break;
             }
@@ -915,18 +916,10 @@ fn single_update_report(
 }
 
 /// Trains every rule and replicate (in parallel on the current rayon pool; results do not depend
-/// on the thread count) and assembles the summary. `progress` receives work units as they are
+/// on the thread count) and assembles the summary. `observer` receives work units as they are
 /// done (see [`total_work`]).
-pub fn run(
-    p: &Prepared,
-    threads: usize,
-    quick: bool,
-    progress: &(dyn Fn(u64) + Sync),
-) -> LearningSummary {
-    let start = Instant::now();
-    let started_unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+pub fn run(p: &Prepared, threads: usize, quick: bool, observer: &dyn Observer) -> LearningSummary {
+    let clock = Clock::start();
     let exp = &p.exp;
     let l = &exp.learning;
     let model = p.model.as_ref();
@@ -976,7 +969,7 @@ pub fn run(
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(j) = jobs.get(i) else { break };
-                    let out = cx.replicate(j, progress);
+                    let out = cx.replicate(j, observer);
                     done.lock()
                         .expect("no worker panicked")
                         .push((j.replicate, out));
@@ -1031,15 +1024,7 @@ pub fn run(
         name: exp.name.clone(),
         title: exp.title.clone(),
         config: serde_json::to_value(exp).expect("serialisable"),
-        provenance: Provenance {
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            git_commit: option_env!("STDP_FLOW_GIT_COMMIT").map(str::to_string),
-            seed: exp.seed,
-            threads,
-            seconds: start.elapsed().as_secs_f64(),
-            quick,
-            started_unix,
-        },
+        provenance: clock.provenance(exp.seed, threads, quick, clock.seconds()),
         dataset: DatasetInfo {
             file: exp.data.file.display().to_string(),
             fnv1a: p.fnv1a.clone(),

@@ -145,3 +145,26 @@ pub fn write_staged(
         }
     }
 }
+
+/// Removes the temporary files and folders that an interrupted write of this module, of
+/// `write_atomic` or of the figures left in `dir`.
+pub fn clean_stale(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.')
+            && (name.contains(".tmp-")
+                || name.starts_with(".figures-")
+                || name.starts_with(".stage-"))
+        {
+            let p = e.path();
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+        }
+    }
+}

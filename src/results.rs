@@ -1,0 +1,187 @@
+//! The results of a convergence study: one [`Row`] per point, the fits with their claims'
+//! verdicts, the phase diagram and the recorded paths, gathered in the [`Summary`] that feeds the
+//! JSON, the CSV, the figures and the report. Field names are a public contract.
+
+use crate::claims::ConstantReport;
+use crate::experiment::{Against, ClaimSpec, Metric};
+use crate::fluctuation::Fluctuation;
+pub use crate::provenance::Provenance;
+use crate::stats::{CorrectedPowerLawFit, Estimate, PowerLawFit, Verdict};
+use serde::{Deserialize, Serialize};
+
+/// Results at one point of the sweep. Field names are a public contract.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// n.
+    pub n: u64,
+    /// Dimension d.
+    pub dim: usize,
+    /// Exponent beta of alpha_n.
+    pub beta: f64,
+    /// Exponent gamma of A_n.
+    pub gamma: f64,
+    /// Trajectories M.
+    pub trajectories: u64,
+    /// Trajectories that diverged (excluded from every estimate).
+    pub diverged: u64,
+    /// kappa of the reference flow.
+    pub kappa: f64,
+    /// kappa_n = n alpha_n (2 cosh A_n - 2 sinh(A_n)/A_n).
+    pub kappa_n: f64,
+    /// alpha_n.
+    pub alpha_n: f64,
+    /// A_n.
+    pub a_n: f64,
+    /// Updates in [0, T].
+    pub steps: u64,
+    /// E sup_t |Z^n_t - Z_t|^2.
+    pub sup_sq_error: Option<Estimate>,
+    /// E |Z^n_T - Z_T|^2.
+    pub terminal_sq_error: Option<Estimate>,
+    /// |mean theta_T - Z_T|^2 (plug-in; its noise floor is `terminal_variance / M`).
+    pub terminal_bias_sq: Option<f64>,
+    /// Sum over coordinates of the sample variance of theta_T.
+    pub terminal_variance: Option<f64>,
+    /// The realised drift constant, with a jackknife interval.
+    pub kappa_hat: Option<Estimate>,
+    /// The predicted limits of n E|Z^n_T - Z_T|^2 and n E sup_t |Z^n_t - Z_t|^2 (the fluctuation
+    /// limit), where the scaling has one.
+    #[serde(default)]
+    pub fluctuation: Option<Fluctuation>,
+    /// Wall-clock seconds for this point (in `provenance.json`, not in `summary.json`, so that a
+    /// re-run of the same build leaves the summary byte for byte).
+    #[serde(skip_serializing, default)]
+    pub seconds: f64,
+}
+
+impl Row {
+    /// The estimate of a metric.
+    pub fn metric(&self, m: Metric) -> Option<Estimate> {
+        match m {
+            Metric::SupSqError => self.sup_sq_error,
+            Metric::TerminalSqError => self.terminal_sq_error,
+            Metric::KappaHat => self.kappa_hat,
+        }
+    }
+}
+
+/// A power-law fit of one metric along one series of points.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FitReport {
+    /// The fitted quantity.
+    pub metric: Metric,
+    /// The variable on the x axis.
+    pub against: Against,
+    /// The dimension held fixed (fits against n).
+    pub at_dim: Option<usize>,
+    /// The n held fixed (fits against d).
+    pub at_n: Option<u64>,
+    /// (beta, gamma) of the series.
+    pub beta: f64,
+    /// See `beta`.
+    pub gamma: f64,
+    /// x values.
+    pub x: Vec<f64>,
+    /// The fit.
+    #[serde(flatten)]
+    pub fit: PowerLawFit,
+    /// The fit y = n^s (a - b n^(-1/2)) with the sup's grid term (claims with `grid_term`).
+    #[serde(default)]
+    pub corrected: Option<CorrectedPowerLawFit>,
+    /// Measured against predicted constants (constant claims).
+    #[serde(default)]
+    pub constant: Option<ConstantReport>,
+    /// The claim tested on this fit.
+    pub claim: Option<ClaimSpec>,
+    /// Its verdict.
+    pub verdict: Option<Verdict>,
+}
+
+/// One cell of the phase diagram.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PhaseCell {
+    /// beta.
+    pub beta: f64,
+    /// gamma.
+    pub gamma: f64,
+    /// Fitted slope of E sup |Z^n - Z|^2 in n.
+    pub error_slope: Option<PowerLawFit>,
+    /// Fitted slope of kappa_hat in n.
+    pub drift_slope: Option<PowerLawFit>,
+    /// `converges`, `freezes`, `explodes` or `unclear`, from the drift slope's interval.
+    pub drift_class: String,
+    /// Theory: 1 - beta - 2 gamma.
+    pub predicted_drift_exponent: f64,
+    /// Theory: 1 - 2 beta - 4 gamma (squared martingale noise).
+    pub predicted_noise_exponent: f64,
+    /// Diverged trajectories over the cell's rows.
+    pub diverged: u64,
+}
+
+/// Checkpointed paths at one point, for the sample-path figure (first three coordinates).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PathRecord {
+    /// n.
+    pub n: u64,
+    /// Dimension.
+    pub dim: usize,
+    /// Checkpoint times.
+    pub times: Vec<f64>,
+    /// The flow Z at those times.
+    pub flow: Vec<Vec<f64>>,
+    /// The mean of Z^n over non-diverged trajectories.
+    pub mean: Vec<Vec<f64>>,
+    /// A few individual trajectories.
+    pub samples: Vec<Vec<Vec<f64>>>,
+}
+
+/// Drift constants drawn for comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftConstants {
+    /// 4 alpha, the first version's (3.5).
+    pub four_alpha: f64,
+    /// (2/3) alpha A^2, the corrected limit.
+    pub two_thirds_alpha_a2: f64,
+}
+
+/// Everything one experiment produced: the source of every file written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Experiment name.
+    pub name: String,
+    /// Title.
+    pub title: String,
+    /// `complete`, or `partial` while a run is in progress or was interrupted.
+    pub status: String,
+    /// See [`resume_key`].
+    pub resume_key: String,
+    /// The fully resolved experiment.
+    pub config: serde_json::Value,
+    /// Provenance.
+    pub provenance: Provenance,
+    /// Constants for the drift figure.
+    pub drift_constants: DriftConstants,
+    /// One row per point.
+    pub rows: Vec<Row>,
+    /// The claim's fit (or the main error fit when there is no claim).
+    pub fit: Option<FitReport>,
+    /// The claim's verdict: the same as `fit.verdict`, and present (as `inconclusive`) even when
+    /// no fit was possible.
+    pub verdict: Option<Verdict>,
+    /// Every fit.
+    pub fits: Vec<FitReport>,
+    /// Phase-diagram cells (with a `[grid]`).
+    pub phase: Vec<PhaseCell>,
+    /// Recorded paths at the smallest and largest n.
+    pub paths: Vec<PathRecord>,
+}
+
+impl Summary {
+    /// Writes `summary.json`, `rows.csv` and the figures into `dir`; returns the files written.
+    pub fn write(
+        &self,
+        dir: impl AsRef<std::path::Path>,
+    ) -> Result<Vec<std::path::PathBuf>, crate::error::Error> {
+        crate::report::write_results(self, dir.as_ref())
+    }
+}
