@@ -1,0 +1,352 @@
+//! A learning experiment end to end: load and split the data, train every rule on `replicates`
+//! seeded sample orders, record learning curves and the distance of STDP to the flow, fit that
+//! distance against n and decide the claims.
+//!
+//! Replicate r uses the sample order of [`order_seed`](seed, r) for every rule, so rules are
+//! compared in pairs on the same order. The STDP noise of each (n, r) has its own stream. Sharing orders across n makes
+//! the distance estimates at different n mildly positively correlated; a common factor moves the
+//! fit's intercept, not its slope.
+
+mod summary;
+mod train;
+mod verdicts;
+
+pub use summary::{
+    AccuracyReport, Comparison, CurvePoint, DatasetInfo, DistanceFit, LearningSummary, RunRecord,
+    SingleUpdateReport,
+};
+
+use super::Rule;
+use super::baseline::fit_logistic;
+use super::model::{LogisticModel, Model, SoftmaxModel};
+use crate::data::{Split, load_csv, split};
+use crate::error::{Error, Location};
+use crate::experiment::learning::{LearningExperiment, ModelSpec, RuleName};
+use crate::loss::{MAX_CLASSES, MAX_OUTPUTS, Network};
+use crate::provenance::{Clock, fnv1a};
+use crate::rng::splitmix64;
+use crate::run::Observer;
+use crate::stats::Verdict;
+use train::{Context, Replicate, record};
+use verdicts::{accuracy_report, combine, distance_fit, single_update_report};
+
+/// The data, the split and the model of an experiment, ready to train.
+pub struct Prepared {
+    /// The experiment.
+    pub exp: LearningExperiment,
+    /// The split.
+    pub split: Split,
+    /// The model.
+    pub model: Box<dyn Model>,
+    /// Rows in the file.
+    pub rows: usize,
+    /// FNV-1a hash of the file's bytes, as read.
+    pub fnv1a: String,
+}
+
+/// Loads and splits the data and builds the model; errors name the file and the fix.
+pub fn prepare(exp: &LearningExperiment) -> Result<Prepared, Error> {
+    let d = &exp.data;
+    let data = load_csv(&d.file, &d.label)?;
+    let bytes = std::fs::read(&d.file).map_err(|source| Error::Io {
+        path: d.file.clone(),
+        source,
+    })?;
+    let s = split(&data, &d.file, d.test_fraction, d.split_seed, d.standardize).map_err(
+        |e| match e {
+            Error::InvalidValue {
+                key,
+                problem,
+                expected,
+                ..
+            } if key == "test_fraction" => Error::InvalidValue {
+                at: Location {
+                    file: exp.source.clone(),
+                    line_col: None,
+                },
+                key: "data.test_fraction".into(),
+                problem: format!("{problem} (in {})", d.file.display()),
+                expected,
+            },
+            other => other,
+        },
+    )?;
+    let p = data.features();
+    let k = data.classes.len();
+    let bad = |problem: String, expected: &str| Error::InvalidValue {
+        at: Location {
+            file: exp.source.clone(),
+            line_col: None,
+        },
+        key: "model.kind".into(),
+        problem,
+        expected: expected.into(),
+    };
+    let model: Box<dyn Model> = match &exp.model {
+        ModelSpec::Logistic if k != 2 => {
+            return Err(bad(
+                format!("is \"logistic\" but {} has {k} classes", d.file.display()),
+                "\"softmax\" or \"network\" for more than two classes",
+            ));
+        }
+        ModelSpec::Logistic => Box::new(LogisticModel { features: p }),
+        ModelSpec::Softmax if k > MAX_CLASSES => {
+            return Err(bad(
+                format!("the data has {k} classes"),
+                "at most 64 classes",
+            ));
+        }
+        ModelSpec::Softmax => Box::new(SoftmaxModel {
+            features: p,
+            classes: k,
+        }),
+        ModelSpec::Network { .. } if k > MAX_OUTPUTS => {
+            return Err(bad(
+                format!("the data has {k} classes"),
+                "at most 64 classes",
+            ));
+        }
+        ModelSpec::Network {
+            hidden,
+            excitatory,
+            sign_seed,
+            ..
+        } => Box::new(Network::new(p, *hidden, k, *excitatory, *sign_seed)),
+    };
+    Ok(Prepared {
+        exp: exp.clone(),
+        split: s,
+        model,
+        rows: data.len(),
+        fnv1a: fnv1a(&bytes),
+    })
+}
+
+/// The runs of one replicate that share a pass over its sample order: every per-sample rule
+/// together (STDP at each n is measured against the flow of the same pass), or one single-update
+/// run (which consumes n + 1 samples per step).
+#[derive(Clone)]
+struct Job {
+    runs: Vec<(usize, Rule)>,
+    replicate: u64,
+}
+
+impl Job {
+    fn cost(&self, substeps: u32) -> u64 {
+        self.runs.iter().map(|r| cost(r.1, substeps)).sum()
+    }
+}
+
+fn runs_of(exp: &LearningExperiment) -> Vec<(RuleName, Rule)> {
+    let l = &exp.learning;
+    let mut out = Vec::new();
+    for r in &l.rules {
+        match r {
+            RuleName::Stdp => out.extend(l.n.iter().map(|&n| (*r, Rule::Stdp { n }))),
+            RuleName::Flow => out.push((
+                *r,
+                Rule::Flow {
+                    substeps: l.flow_substeps,
+                },
+            )),
+            RuleName::Sgd => out.push((*r, Rule::Sgd)),
+            RuleName::SingleUpdate => {
+                let n = l.single_update_n;
+                let alphas = l
+                    .single_update_alpha
+                    .clone()
+                    .unwrap_or_else(|| vec![exp.scaling.alpha_n(n)]);
+                out.extend(
+                    alphas
+                        .into_iter()
+                        .map(|alpha| (*r, Rule::SingleUpdate { n, alpha })),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Work units per sample of a rule (loss or gradient evaluations).
+fn cost(rule: Rule, substeps: u32) -> u64 {
+    let flow = 12 * u64::from(substeps);
+    match rule {
+        Rule::Stdp { n } => n + 1,
+        Rule::Flow { .. } => flow,
+        Rule::Sgd => 1,
+        Rule::SingleUpdate { n, .. } => n + 1,
+    }
+}
+
+/// Total work units of a prepared experiment, for a progress bar.
+pub fn total_work(p: &Prepared) -> u64 {
+    let l = &p.exp.learning;
+    let samples = (p.split.train.len() * l.epochs) as u64;
+    runs_of(&p.exp)
+        .iter()
+        .map(|(_, r)| cost(*r, l.flow_substeps) * samples * l.replicates)
+        .sum()
+}
+
+/// The seed of replicate r's sample order and noise: SplitMix64-mixed, so that the orders of
+/// seeds s and s + 1 share nothing.
+pub fn order_seed(seed: u64, replicate: u64) -> u64 {
+    splitmix64(seed ^ splitmix64(replicate.wrapping_add(0x5245_504C)))
+}
+
+/// The jobs of an experiment: per replicate, one job of every per-sample rule together and one
+/// job per single-update run; longest first, for load balance.
+fn jobs_of(runs: &[(RuleName, Rule)], replicates: u64, substeps: u32) -> Vec<Job> {
+    let per_sample: Vec<(usize, Rule)> = runs
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, r))| !matches!(r, Rule::SingleUpdate { .. }))
+        .map(|(i, (_, r))| (i, *r))
+        .collect();
+    let mut jobs: Vec<Job> = Vec::new();
+    for r in 0..replicates {
+        if !per_sample.is_empty() {
+            jobs.push(Job {
+                runs: per_sample.clone(),
+                replicate: r,
+            });
+        }
+        for (i, (_, rule)) in runs.iter().enumerate() {
+            if matches!(rule, Rule::SingleUpdate { .. }) {
+                jobs.push(Job {
+                    runs: vec![(i, *rule)],
+                    replicate: r,
+                });
+            }
+        }
+    }
+    // Results are placed by index, so the order of the jobs does not matter.
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.cost(substeps)));
+    jobs
+}
+
+/// Runs every job on the current rayon pool from a shared queue (each worker takes the next job
+/// when it finishes one); returns each run's replicates in replicate order.
+fn train_all(
+    cx: &Context,
+    jobs: &[Job],
+    runs: usize,
+    replicates: u64,
+    observer: &dyn Observer,
+) -> Vec<Vec<Replicate>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::Mutex::new(Vec::with_capacity(jobs.len()));
+    rayon::scope(|scope| {
+        for _ in 0..rayon::current_num_threads() {
+            scope.spawn(|_| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(j) = jobs.get(i) else { break };
+                    let out = cx.replicate(j, observer);
+                    done.lock()
+                        .expect("no worker panicked")
+                        .push((j.replicate, out));
+                }
+            });
+        }
+    });
+    let mut by_run: Vec<Vec<Option<Replicate>>> = (0..runs)
+        .map(|_| (0..replicates).map(|_| None).collect())
+        .collect();
+    for (replicate, out) in done.into_inner().expect("no worker panicked") {
+        for (run, r) in out {
+            by_run[run][replicate as usize] = Some(r);
+        }
+    }
+    by_run
+        .into_iter()
+        .map(|reps| {
+            reps.into_iter()
+                .map(|r| r.expect("every job ran"))
+                .collect()
+        })
+        .collect()
+}
+
+/// Trains every rule and replicate (in parallel on the current rayon pool; results do not depend
+/// on the thread count) and assembles the summary. `observer` receives work units as they are
+/// done (see [`total_work`]).
+pub fn run(p: &Prepared, threads: usize, quick: bool, observer: &dyn Observer) -> LearningSummary {
+    let clock = Clock::start();
+    let exp = &p.exp;
+    let l = &exp.learning;
+    let model = p.model.as_ref();
+    let cx = Context {
+        exp,
+        model,
+        split: &p.split,
+        train_losses: (0..p.split.train.len())
+            .map(|i| model.loss(p.split.train.row(i), p.split.train.y[i]))
+            .collect(),
+        test_losses: (0..p.split.test.len())
+            .map(|i| model.loss(p.split.test.row(i), p.split.test.y[i]))
+            .collect(),
+    };
+    let runs = runs_of(exp);
+    let jobs = jobs_of(&runs, l.replicates, l.flow_substeps);
+    let by_run = train_all(&cx, &jobs, runs.len(), l.replicates, observer);
+    let total = p.split.train.len() * l.epochs;
+    let records: Vec<RunRecord> = runs
+        .iter()
+        .zip(by_run)
+        .map(|((name, rule), reps)| record(exp, *name, *rule, &reps, total))
+        .collect();
+    let mut s = LearningSummary {
+        kind: "learning".into(),
+        name: exp.name.clone(),
+        title: exp.title.clone(),
+        config: serde_json::to_value(exp).expect("serialisable"),
+        provenance: clock.provenance(exp.seed, threads, quick, 0.0),
+        dataset: dataset_info(p),
+        parameters: model.dim(),
+        kappa: l.kappa,
+        distance_fit: distance_fit(exp, &records),
+        accuracy: exp
+            .accuracy_claims
+            .iter()
+            .map(|c| accuracy_report(c, &records))
+            .collect(),
+        single_update: single_update_report(exp, &records),
+        runs: records,
+        baseline: (p.split.train.classes.len() == 2)
+            .then(|| fit_logistic(&p.split.train, &p.split.test, 1.0)),
+        verdict: None,
+    };
+    s.verdict = overall_verdict(&s);
+    s.provenance.seconds = clock.seconds();
+    s
+}
+
+/// Every claim's verdict together.
+fn overall_verdict(s: &LearningSummary) -> Option<Verdict> {
+    let mut claims: Vec<(&str, &Verdict)> = Vec::new();
+    if let Some(v) = s.distance_fit.as_ref().and_then(|f| f.verdict.as_ref()) {
+        claims.push(("distance claim", v));
+    }
+    for a in &s.accuracy {
+        claims.push(("accuracy claim", &a.verdict));
+    }
+    if let Some(a) = &s.single_update {
+        claims.push(("single-update claim", &a.verdict));
+    }
+    combine(&claims)
+}
+
+fn dataset_info(p: &Prepared) -> DatasetInfo {
+    let d = &p.exp.data;
+    DatasetInfo {
+        file: d.file.display().to_string(),
+        fnv1a: p.fnv1a.clone(),
+        label: d.label.clone(),
+        classes: p.split.train.classes.clone(),
+        features: p.split.train.features(),
+        rows: p.rows,
+        train_rows: p.split.train.len(),
+        test_rows: p.split.test.len(),
+    }
+}
