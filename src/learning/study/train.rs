@@ -123,7 +123,7 @@ impl RunState {
             }
             return self.unit * (total - seen + 1) as u64;
         }
-        if seen % l.every == 0 || seen == total {
+        if seen.is_multiple_of(l.every) || seen == total {
             let [a, b, c] = cx.metrics(theta);
             self.points.push([a, b, c, dist]);
             if seen == total {
