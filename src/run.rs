@@ -287,6 +287,24 @@ pub fn run_resumable(
     prior: Option<&Summary>,
     checkpoint: &mut dyn Checkpoint,
 ) -> Result<Summary, Error> {
+    run_points(exp, opts, observer, prior, checkpoint, &mut |p| {
+        let t0 = Clock::start();
+        let out = simulate_point(exp, p, None, observer);
+        Ok((out, t0.seconds()))
+    })
+}
+
+/// The run loop: each point of `exp` not in `prior` gets its output (and seconds) from
+/// `produce` (a simulation, or the shards of one), becomes a row, and the partial summary goes
+/// to `checkpoint`; the complete summary is returned.
+pub(crate) fn run_points(
+    exp: &Experiment,
+    opts: &RunOptions,
+    observer: &dyn Observer,
+    prior: Option<&Summary>,
+    checkpoint: &mut dyn Checkpoint,
+    produce: &mut dyn FnMut(&Point) -> Result<(PointOutput, f64), Error>,
+) -> Result<Summary, Error> {
     let clock = Clock::start();
     let mut rows: Vec<Row> = Vec::new();
     let mut paths: Vec<PathRecord> = Vec::new();
@@ -304,9 +322,8 @@ pub fn run_resumable(
             observer.finish_point(r);
             continue;
         }
-        let t0 = Clock::start();
-        let out = simulate_point(exp, &p, None, observer);
-        let (row, path) = complete_point(exp, &p, &out, t0.seconds());
+        let (out, seconds) = produce(&p)?;
+        let (row, path) = complete_point(exp, &p, &out, seconds);
         observer.finish_point(&row);
         rows.push(row);
         paths.extend(path);

@@ -7,10 +7,10 @@
 use crate::engine::{PointOutput, SAMPLE_PATHS, group_bounds, group_count, steps_for};
 use crate::error::{Error, Location};
 use crate::experiment::{Experiment, Overrides, Point, parse};
-use crate::provenance::{Clock, VERSION, commit, commit_text};
+use crate::provenance::{VERSION, commit, commit_text};
 use crate::results::Summary;
 use crate::run::{
-    Observer, RunOptions, complete_point, resume_key, row_is, simulate_point, summarize,
+    NoCheckpoint, Observer, RunOptions, Silent, resume_key, run_points, simulate_point,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -300,12 +300,12 @@ fn check_output(exp: &Experiment, p: &Point, o: &PointOutput, groups: u64) -> Re
     }
 }
 
-/// Checks the parts and assembles the merged experiment and summary.
+/// Checks the parts and assembles the merged experiment and summary, through the same run loop
+/// as an unsharded run (each point's output is its shares, concatenated in group order).
 pub fn merge(
     parts: &[(PathBuf, ShardFile)],
     opts: &RunOptions,
 ) -> Result<(Experiment, Summary), Error> {
-    let clock = Clock::start();
     let (first_path, first) = majority(parts)?;
     let mut exp = parse(&first.experiment_toml, &first.experiment_path)?;
     first.overrides.apply(&mut exp)?;
@@ -322,6 +322,20 @@ pub fn merge(
         ));
     }
     let g = group_count(exp.sweep.trajectories);
+    check_indices(parts, first_path, first.shard.1, g)?;
+    let s = run_points(&exp, opts, &Silent, None, &mut NoCheckpoint, &mut |p| {
+        point_output(&exp, p, parts, g, first_path)
+    })?;
+    Ok((exp, s))
+}
+
+/// Every shard index is valid, of the same count, given once, and none is missing.
+fn check_indices(
+    parts: &[(PathBuf, ShardFile)],
+    first_path: &Path,
+    total: u64,
+    g: u64,
+) -> Result<(), Error> {
     for (path, f) in parts {
         let (i, n) = f.shard;
         if !(1..=g).contains(&n) || i >= n {
@@ -333,7 +347,6 @@ pub fn merge(
             ));
         }
     }
-    let total = first.shard.1;
     let mut seen: Vec<Option<&PathBuf>> = vec![None; total as usize];
     for (path, f) in parts {
         if f.shard.1 != total {
@@ -365,76 +378,75 @@ pub fn merge(
         .filter(|(_, s)| s.is_none())
         .map(|(i, _)| format!("{i}/{total}"))
         .collect();
-    if !missing.is_empty() {
-        return Err(refuse(
-            first_path,
-            format!(
-                "shard(s) {} are missing; every shard 0..{total} is needed",
-                missing.join(", ")
-            ),
-        ));
+    if missing.is_empty() {
+        return Ok(());
     }
-    let mut rows = Vec::new();
-    let mut paths = Vec::new();
-    let mut seconds = 0.0;
-    for p in exp.points() {
-        let mut shares: Vec<(&PathBuf, &ShardPoint)> = Vec::new();
-        for (path, f) in parts {
-            let (beta, gamma) = p.scaling.exponents();
-            let sp = f
-                .points
-                .iter()
-                .find(|q| q.n == p.n && q.dim == p.dim && q.beta == beta && q.gamma == gamma)
-                .ok_or_else(|| {
-                    refuse(
-                        path,
-                        format!(
-                            "lacks the point d = {}, n = {} (an incomplete shard?)",
-                            p.dim, p.n
-                        ),
-                    )
-                })?;
-            shares.push((path, sp));
-        }
-        for (path, sp) in &shares {
-            check_output(&exp, &p, &sp.output, g).map_err(|why| {
+    Err(refuse(
+        first_path,
+        format!(
+            "shard(s) {} are missing; every shard 0..{total} is needed",
+            missing.join(", ")
+        ),
+    ))
+}
+
+/// The output of point `p` from the shares of every part, checked and concatenated in group
+/// order, with the shards' summed seconds.
+fn point_output(
+    exp: &Experiment,
+    p: &Point,
+    parts: &[(PathBuf, ShardFile)],
+    g: u64,
+    first_path: &Path,
+) -> Result<(PointOutput, f64), Error> {
+    let (beta, gamma) = p.scaling.exponents();
+    let mut shares: Vec<(&PathBuf, &ShardPoint)> = Vec::new();
+    for (path, f) in parts {
+        let sp = f
+            .points
+            .iter()
+            .find(|q| q.n == p.n && q.dim == p.dim && q.beta == beta && q.gamma == gamma)
+            .ok_or_else(|| {
                 refuse(
                     path,
                     format!(
-                        "point d = {}, n = {}: {why}; the file is truncated or edited: rerun that shard",
+                        "lacks the point d = {}, n = {} (an incomplete shard?)",
                         p.dim, p.n
                     ),
                 )
             })?;
-        }
-        shares.sort_by_key(|(_, s)| s.output.groups.0);
-        let mut next = 0;
-        for (path, s) in &shares {
-            if s.output.groups.0 != next {
-                return Err(refuse(
-                    path,
-                    format!(
-                        "covers groups {:?} of point n = {}, expected to start at {next}",
-                        s.output.groups, p.n
-                    ),
-                ));
-            }
-            next = s.output.groups.1;
-        }
-        if next != g {
+        check_output(exp, p, &sp.output, g).map_err(|why| {
+            refuse(
+                path,
+                format!(
+                    "point d = {}, n = {}: {why}; the file is truncated or edited: rerun that shard",
+                    p.dim, p.n
+                ),
+            )
+        })?;
+        shares.push((path, sp));
+    }
+    shares.sort_by_key(|(_, s)| s.output.groups.0);
+    let mut next = 0;
+    for (path, s) in &shares {
+        if s.output.groups.0 != next {
             return Err(refuse(
-                first_path,
-                format!("the shards cover {next} of {g} groups at n = {}", p.n),
+                path,
+                format!(
+                    "covers groups {:?} of point n = {}, expected to start at {next}",
+                    s.output.groups, p.n
+                ),
             ));
         }
-        let secs: f64 = shares.iter().map(|(_, s)| s.seconds).sum();
-        seconds += secs;
-        let out = PointOutput::concat(shares.into_iter().map(|(_, s)| s.output.clone()).collect());
-        let (row, path) = complete_point(&exp, &p, &out, secs);
-        debug_assert!(row_is(&row, &p));
-        rows.push(row);
-        paths.extend(path);
+        next = s.output.groups.1;
     }
-    let s = summarize(&exp, opts, &clock, (rows, paths), seconds, true);
-    Ok((exp, s))
+    if next != g {
+        return Err(refuse(
+            first_path,
+            format!("the shards cover {next} of {g} groups at n = {}", p.n),
+        ));
+    }
+    let seconds: f64 = shares.iter().map(|(_, s)| s.seconds).sum();
+    let out = PointOutput::concat(shares.into_iter().map(|(_, s)| s.output.clone()).collect());
+    Ok((out, seconds))
 }
