@@ -4,6 +4,7 @@
 use crate::claims::{decide_constant, decide_slope, grid_term_fit};
 use crate::experiment::{Against, ClaimKind, ClaimSpec, Experiment, Metric};
 pub use crate::results::{FitReport, PhaseCell, Row, Summary};
+use crate::scaling::Scaling;
 use crate::stats::{Estimate, PowerLawFit, Verdict, fit_power_law};
 
 // Kept for the imports of modules not yet moved to their new homes.
@@ -156,61 +157,30 @@ fn claim_fit(
 
 /// Computes the fits, the claim's verdict and the phase diagram from the rows.
 pub fn analyse(exp: &Experiment, s: &mut Summary) {
-    let metrics = [
-        Metric::SupSqError,
-        Metric::TerminalSqError,
-        Metric::KappaHat,
-    ];
     let cells = exp.cells();
-    let same_cell = |r: &Row, c: &crate::scaling::Scaling| {
-        let (b, g) = c.exponents();
-        (r.beta == b || (b.is_nan() && r.beta.is_nan())) && r.gamma == g
-    };
-    let mut fits = Vec::new();
-    for c in &cells {
-        for &d in &exp.sweep.dim {
-            let series: Vec<&Row> = s
-                .rows
-                .iter()
-                .filter(|r| r.dim == d && same_cell(r, c))
-                .collect();
-            for m in metrics {
-                fits.extend(series_fit(&series, m, Against::N));
-            }
-        }
-        if exp.sweep.dim_sweep {
-            for &n in &exp.sweep.n {
-                let series: Vec<&Row> = s
-                    .rows
-                    .iter()
-                    .filter(|r| r.n == n && same_cell(r, c))
-                    .collect();
-                for m in metrics {
-                    fits.extend(series_fit(&series, m, Against::Dim));
-                }
-            }
-        }
-    }
-    let (b0, g0) = cells[0].exponents();
+    let mut fits = rate_fits(exp, &s.rows, &cells);
     let claimed = exp
         .claim
         .as_ref()
         .map(|c| claim_fit(exp, &s.rows, c, &cells[0]));
     let main = match &claimed {
         Some((f, _)) => f.clone(),
-        None => fits
-            .iter()
-            .find(|f| {
-                f.metric == Metric::SupSqError
-                    && f.against == Against::N
-                    && f.beta == b0
-                    && f.gamma == g0
-            })
-            .cloned(),
+        None => {
+            let (b0, g0) = cells[0].exponents();
+            fits.iter()
+                .find(|f| {
+                    f.metric == Metric::SupSqError
+                        && f.against == Against::N
+                        && f.beta == b0
+                        && f.gamma == g0
+                })
+                .cloned()
+        }
     };
     if let Some(m) = &main
         && m.claim.is_some()
     {
+        // The claim's fit replaces the plain fit of the same series.
         let same = |f: &FitReport| {
             f.metric == m.metric
                 && f.against == m.against
@@ -230,36 +200,76 @@ pub fn analyse(exp: &Experiment, s: &mut Summary) {
     if exp.grid.is_some() {
         s.phase = cells
             .iter()
-            .map(|c| {
-                let (beta, gamma) = c.exponents();
-                let find = |m: Metric| {
-                    fits.iter()
-                        .find(|f| {
-                            f.metric == m
-                                && f.against == Against::N
-                                && f.beta == beta
-                                && f.gamma == gamma
-                        })
-                        .map(|f| f.fit.clone())
-                };
-                let drift = find(Metric::KappaHat);
-                PhaseCell {
-                    beta,
-                    gamma,
-                    error_slope: find(Metric::SupSqError),
-                    drift_class: drift_class(drift.as_ref()).to_string(),
-                    drift_slope: drift,
-                    predicted_drift_exponent: 1.0 - beta - 2.0 * gamma,
-                    predicted_noise_exponent: 1.0 - 2.0 * beta - 4.0 * gamma,
-                    diverged: s
-                        .rows
-                        .iter()
-                        .filter(|r| same_cell(r, c))
-                        .map(|r| r.diverged)
-                        .sum(),
-                }
-            })
+            .map(|c| phase_cell(c, &fits, &s.rows))
             .collect();
     }
     s.fits = fits;
+}
+
+/// Whether `r` belongs to the cell of scaling `c`.
+fn same_cell(r: &Row, c: &Scaling) -> bool {
+    let (b, g) = c.exponents();
+    (r.beta == b || (b.is_nan() && r.beta.is_nan())) && r.gamma == g
+}
+
+/// The fit of every metric along every series: against n at each dimension, and against d at
+/// each n in a dimension sweep, in every cell.
+fn rate_fits(exp: &Experiment, rows: &[Row], cells: &[Scaling]) -> Vec<FitReport> {
+    let metrics = [
+        Metric::SupSqError,
+        Metric::TerminalSqError,
+        Metric::KappaHat,
+    ];
+    let mut fits = Vec::new();
+    for c in cells {
+        for &d in &exp.sweep.dim {
+            let series: Vec<&Row> = rows
+                .iter()
+                .filter(|r| r.dim == d && same_cell(r, c))
+                .collect();
+            for m in metrics {
+                fits.extend(series_fit(&series, m, Against::N));
+            }
+        }
+        if exp.sweep.dim_sweep {
+            for &n in &exp.sweep.n {
+                let series: Vec<&Row> = rows
+                    .iter()
+                    .filter(|r| r.n == n && same_cell(r, c))
+                    .collect();
+                for m in metrics {
+                    fits.extend(series_fit(&series, m, Against::Dim));
+                }
+            }
+        }
+    }
+    fits
+}
+
+/// One cell of the phase diagram: its error and drift slopes, the drift's class and the
+/// predicted exponents.
+fn phase_cell(c: &Scaling, fits: &[FitReport], rows: &[Row]) -> PhaseCell {
+    let (beta, gamma) = c.exponents();
+    let find = |m: Metric| {
+        fits.iter()
+            .find(|f| {
+                f.metric == m && f.against == Against::N && f.beta == beta && f.gamma == gamma
+            })
+            .map(|f| f.fit.clone())
+    };
+    let drift = find(Metric::KappaHat);
+    PhaseCell {
+        beta,
+        gamma,
+        error_slope: find(Metric::SupSqError),
+        drift_class: drift_class(drift.as_ref()).to_string(),
+        drift_slope: drift,
+        predicted_drift_exponent: 1.0 - beta - 2.0 * gamma,
+        predicted_noise_exponent: 1.0 - 2.0 * beta - 4.0 * gamma,
+        diverged: rows
+            .iter()
+            .filter(|r| same_cell(r, c))
+            .map(|r| r.diverged)
+            .sum(),
+    }
 }

@@ -294,6 +294,10 @@ pub fn run_resumable(
     })
 }
 
+/// Where the run loop gets each point's output and its seconds: a simulation, or the shards of
+/// one.
+pub(crate) type PointSource<'a> = dyn FnMut(&Point) -> Result<(PointOutput, f64), Error> + 'a;
+
 /// The run loop: each point of `exp` not in `prior` gets its output (and seconds) from
 /// `produce` (a simulation, or the shards of one), becomes a row, and the partial summary goes
 /// to `checkpoint`; the complete summary is returned.
@@ -303,7 +307,7 @@ pub(crate) fn run_points(
     observer: &dyn Observer,
     prior: Option<&Summary>,
     checkpoint: &mut dyn Checkpoint,
-    produce: &mut dyn FnMut(&Point) -> Result<(PointOutput, f64), Error>,
+    produce: &mut PointSource,
 ) -> Result<Summary, Error> {
     let clock = Clock::start();
     let mut rows: Vec<Row> = Vec::new();
