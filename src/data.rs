@@ -165,6 +165,45 @@ pub fn load_csv(path: &Path, label: &str) -> Result<Dataset, Error> {
             ));
         }
     }
+    let (header, li) = read_header(path, head, label)?;
+    let mut x = Vec::new();
+    let mut labels = Vec::new();
+    for (ln, line) in lines {
+        read_row(path, (ln + 1, line), &header, li, &mut x, &mut labels)?;
+    }
+    let mut classes: Vec<String> = labels.clone();
+    classes.sort();
+    classes.dedup();
+    if classes.len() < 2 {
+        return Err(bad(
+            path,
+            None,
+            label,
+            format!("has {} distinct value(s)", classes.len()),
+            "at least two classes",
+        ));
+    }
+    let y = labels
+        .iter()
+        .map(|l| classes.binary_search(l).expect("present"))
+        .collect();
+    let feature_names: Vec<String> = header
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| *i != li)
+        .map(|(_, h)| h)
+        .collect();
+    Ok(Dataset {
+        feature_names,
+        classes,
+        x,
+        y,
+    })
+}
+
+/// The column names of the header line and the index of the label column; the names must be
+/// distinct, and there must be a feature column besides the label.
+fn read_header(path: &Path, head: &str, label: &str) -> Result<(Vec<String>, usize), Error> {
     let header: Vec<String> = fields(head).into_iter().map(|(f, _)| f).collect();
     for (i, h) in header.iter().enumerate() {
         if let Some(j) = header[..i].iter().position(|g| g == h) {
@@ -190,13 +229,7 @@ pub fn load_csv(path: &Path, label: &str) -> Result<Dataset, Error> {
             "the name of the label column as written in the header",
         ));
     };
-    let feature_names: Vec<String> = header
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != li)
-        .map(|(_, h)| h.clone())
-        .collect();
-    if feature_names.is_empty() {
+    if header.len() < 2 {
         return Err(bad(
             path,
             Some((1, 1)),
@@ -205,75 +238,62 @@ pub fn load_csv(path: &Path, label: &str) -> Result<Dataset, Error> {
             "at least one numeric column besides the label",
         ));
     }
-    let mut x = Vec::new();
-    let mut labels = Vec::new();
-    for (ln, line) in lines {
-        let f = fields(line);
-        if f.len() != header.len() {
-            return Err(bad(
-                path,
-                Some((ln + 1, 1)),
-                "(row)",
-                format!(
-                    "the row has {} fields but the header has {}",
-                    f.len(),
-                    header.len()
-                ),
-                "the same number of comma-separated fields in every row",
-            ));
-        }
-        for (i, (v, col)) in f.iter().enumerate() {
-            if i == li {
-                if v.is_empty() {
-                    return Err(bad(
-                        path,
-                        Some((ln + 1, *col)),
-                        label,
-                        "the label is missing".into(),
-                        "a label in every row",
-                    ));
-                }
-                labels.push(v.clone());
-            } else {
-                let num: f64 = v
-                    .parse()
-                    .ok()
-                    .filter(|n: &f64| n.is_finite())
-                    .ok_or_else(|| {
-                        bad(
-                            path,
-                            Some((ln + 1, *col)),
-                            &header[i],
-                            format!("\"{v}\" is not a finite number"),
-                            "a number in every feature cell",
-                        )
-                    })?;
-                x.push(num);
-            }
-        }
-    }
-    let mut classes: Vec<String> = labels.clone();
-    classes.sort();
-    classes.dedup();
-    if classes.len() < 2 {
+    Ok((header, li))
+}
+
+/// Appends the features of one data row (line number `ln`) to `x` and its label to `labels`.
+fn read_row(
+    path: &Path,
+    (ln, line): (usize, &str),
+    header: &[String],
+    li: usize,
+    x: &mut Vec<f64>,
+    labels: &mut Vec<String>,
+) -> Result<(), Error> {
+    let f = fields(line);
+    if f.len() != header.len() {
         return Err(bad(
             path,
-            None,
-            label,
-            format!("has {} distinct value(s)", classes.len()),
-            "at least two classes",
+            Some((ln, 1)),
+            "(row)",
+            format!(
+                "the row has {} fields but the header has {}",
+                f.len(),
+                header.len()
+            ),
+            "the same number of comma-separated fields in every row",
         ));
     }
-    let y = labels
-        .iter()
-        .map(|l| classes.binary_search(l).expect("present"))
-        .collect();
-    Ok(Dataset {
-        feature_names,
-        classes,
-        x,
-        y,
-    })
+    for (i, (v, col)) in f.iter().enumerate() {
+        if i == li {
+            if v.is_empty() {
+                return Err(bad(
+                    path,
+                    Some((ln, *col)),
+                    &header[li],
+                    "the label is missing".into(),
+                    "a label in every row",
+                ));
+            }
+            labels.push(v.clone());
+            continue;
+        }
+        let num: f64 = v
+            .parse()
+            .ok()
+            .filter(|n: &f64| n.is_finite())
+            .ok_or_else(|| {
+                bad(
+                    path,
+                    Some((ln, *col)),
+                    &header[i],
+                    format!("\"{v}\" is not a finite number"),
+                    "a number in every feature cell",
+                )
+            })?;
+        x.push(num);
+    }
+    Ok(())
 }
 
 /// Splits `data` into training and test rows by a seeded shuffle (Fisher-Yates) and, if asked,
