@@ -76,6 +76,28 @@ impl<'a> Rk4<'a> {
     }
 }
 
+/// Step doubling (the convergence test of Richardson's method; Hairer, Norsett & Wanner, *Solving
+/// Ordinary Differential Equations I*, section II.4): `solve(m)` at m = `start`, 2m, 4m, ...
+/// steps until two successive results are `close`, or m reaches `max_steps`; returns the last
+/// result.
+pub fn step_doubling<T>(
+    start: u32,
+    max_steps: u32,
+    mut solve: impl FnMut(u32) -> T,
+    close: impl Fn(&T, &T) -> bool,
+) -> T {
+    let mut m = start;
+    let mut coarse = solve(m);
+    loop {
+        let fine = solve(2 * m);
+        m *= 2;
+        if close(&coarse, &fine) || m >= max_steps {
+            return fine;
+        }
+        coarse = fine;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -150,17 +150,12 @@ impl<'a> Lyapunov<'a> {
 /// two successive results agree to 1e-11 relative (at most 2^16 steps).
 pub fn terminal_limit(loss: &dyn Loss, theta0: &[f64], model: Diffusion) -> f64 {
     let mut sys = Lyapunov::new(loss, model);
-    let mut steps = 64;
-    let mut prev = sys.trace_at_horizon(theta0, steps);
-    while steps < 1 << 16 {
-        steps *= 2;
-        let next = sys.trace_at_horizon(theta0, steps);
-        if (next - prev).abs() <= 1e-11 * next.abs() {
-            return next;
-        }
-        prev = next;
-    }
-    prev
+    crate::flow::step_doubling(
+        64,
+        1 << 16,
+        |steps| sys.trace_at_horizon(theta0, steps as usize),
+        |prev, next| (next - prev).abs() <= 1e-11 * next.abs(),
+    )
 }
 
 /// Size of the simulation of V behind [`sup_limit`].

@@ -17,7 +17,7 @@ pub mod study;
 
 pub use model::{LogisticModel, Model, SoftmaxModel};
 
-use crate::flow::Rk4;
+use crate::flow::{Rk4, step_doubling};
 use crate::loss::Loss;
 use crate::rng::{shuffle, splitmix64, symmetric_uniform, trajectory_rng};
 use crate::scaling::Scaling;
@@ -159,30 +159,28 @@ impl Learner {
             }
             Rule::Flow { substeps } => {
                 let kappa = self.setting.kappa;
-                let run = |m: u32| {
-                    let mut f = Rk4::new(loss, kappa, &self.theta);
-                    f.advance_to(1.0, m);
-                    f.state().to_vec()
-                };
-                let mut m = substeps.max(1);
-                let mut coarse = run(m);
-                self.gradient_evaluations += 4 * u64::from(m);
-                loop {
-                    let fine = run(2 * m);
-                    self.gradient_evaluations += 8 * u64::from(m);
-                    let diff: f64 = coarse
-                        .iter()
-                        .zip(&fine)
-                        .map(|(a, b)| (a - b) * (a - b))
-                        .sum();
-                    let size: f64 = fine.iter().map(|v| v * v).sum();
-                    if diff <= FLOW_TOLERANCE * (1.0 + size) || m >= MAX_FLOW_SUBSTEPS {
-                        self.theta.copy_from_slice(&fine);
-                        break;
-                    }
-                    coarse = fine;
-                    m *= 2;
-                }
+                let mut evaluations = 0;
+                let z = step_doubling(
+                    substeps.max(1),
+                    2 * MAX_FLOW_SUBSTEPS,
+                    |m| {
+                        evaluations += 4 * u64::from(m);
+                        let mut f = Rk4::new(loss, kappa, &self.theta);
+                        f.advance_to(1.0, m);
+                        f.state().to_vec()
+                    },
+                    |coarse, fine| {
+                        let diff: f64 = coarse
+                            .iter()
+                            .zip(fine)
+                            .map(|(a, b)| (a - b) * (a - b))
+                            .sum();
+                        let size: f64 = fine.iter().map(|v| v * v).sum();
+                        diff <= FLOW_TOLERANCE * (1.0 + size)
+                    },
+                );
+                self.gradient_evaluations += evaluations;
+                self.theta.copy_from_slice(&z);
             }
             Rule::Sgd => {
                 loss.gradient(&self.theta, &mut self.grad);
@@ -197,10 +195,7 @@ impl Learner {
                 let cur = loss.value(&self.x);
                 self.loss_evaluations += 1;
                 if let Some(prev) = self.prev_loss {
-                    let delta = alpha * (cur - prev);
-                    for i in 0..d {
-                        self.theta[i] += delta * (self.e[i] - self.prev_e[i]);
-                    }
+                    update(&mut self.theta, alpha * (cur - prev), &self.e, &self.prev_e);
                 }
                 self.prev_loss = Some(cur);
                 std::mem::swap(&mut self.e, &mut self.prev_e);
@@ -256,6 +251,16 @@ pub fn draw(theta: &[f64], a: f64, rng: &mut Pcg64Mcg, x: &mut [f64], e: &mut [f
     }
 }
 
+/// The update of eq. 3.2 once the loss bracket is known: theta += delta (e - prev_e), with
+/// delta = alpha_n [L(theta(l-1) + U(l)) - L(theta(l-2) + U(l-1))], e = exp(-U(l)) and
+/// prev_e = exp(-U(l-1)).
+#[inline]
+fn update(theta: &mut [f64], delta: f64, e: &[f64], prev_e: &[f64]) {
+    for i in 0..theta.len() {
+        theta[i] += delta * (e[i] - prev_e[i]);
+    }
+}
+
 /// One learning opportunity: n updates of eq. 3.1 on `loss` from theta, in place, with
 /// theta(-1) = theta(0) (docs/model.md section 1). The same recursion as
 /// [`crate::recursion::Trajectory`], without allocation and with the vectorised exp of [`draw`].
@@ -273,10 +278,7 @@ pub fn stdp_sample(
     for _ in 0..n {
         draw(theta, a_n, rng, b.x, b.e);
         let cur = loss.value(b.x);
-        let delta = alpha_n * (cur - prev);
-        for i in 0..theta.len() {
-            theta[i] += delta * (b.e[i] - b.prev_e[i]);
-        }
+        update(theta, alpha_n * (cur - prev), b.e, b.prev_e);
         prev = cur;
         std::mem::swap(&mut b.e, &mut b.prev_e);
     }
