@@ -14,6 +14,9 @@ use crate::rng::trajectory_rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+mod memory;
+pub use memory::{PointMemory, allocation_bytes, point_bytes};
+
 /// Number of groups the trajectories are split into (fewer if there are fewer trajectories).
 /// Groups are the unit of parallel work and of the jackknife in [`crate::drift`].
 pub const MAX_GROUPS: u64 = 64;
@@ -422,7 +425,6 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
     let m = spec.trajectories;
     let steps = steps_for(spec.n, spec.horizon);
     let ck_steps = checkpoint_steps(steps, spec.checkpoints);
-    let nck = ck_steps.len();
     // The per-trajectory results of the groups covered, filled in place by the groups.
     let first_of_all = group_bounds(spec.groups.0, m).0;
     let count = (group_bounds(spec.groups.1 - 1, m).1 - first_of_all) as usize;
@@ -430,25 +432,90 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
     let mut terminal_sq = vec![0.0; count];
     let mut terminal_theta = vec![0.0; count * d];
     let mut diverged_at: Vec<Option<u64>> = vec![None; count];
-    let mut shares = Vec::with_capacity((spec.groups.1 - spec.groups.0) as usize);
-    {
-        let (mut sup, mut tsq) = (&mut sup_sq[..], &mut terminal_sq[..]);
-        let (mut theta, mut dv) = (&mut terminal_theta[..], &mut diverged_at[..]);
-        for gi in spec.groups.0..spec.groups.1 {
-            let (first, last) = group_bounds(gi, m);
-            let size = (last - first) as usize;
-            let (a, rest) = std::mem::take(&mut sup).split_at_mut(size);
-            sup = rest;
-            let (b, rest) = std::mem::take(&mut tsq).split_at_mut(size);
-            tsq = rest;
-            let (c, rest) = std::mem::take(&mut theta).split_at_mut(size * d);
-            theta = rest;
-            let (e, rest) = std::mem::take(&mut dv).split_at_mut(size);
-            dv = rest;
-            shares.push((gi, a, b, c, e));
+    let mut groups = build_groups(
+        spec,
+        stream_dim,
+        ck_steps.len(),
+        (
+            &mut sup_sq,
+            &mut terminal_sq,
+            &mut terminal_theta,
+            &mut diverged_at,
+        ),
+    );
+    let flow = simulate_blocks(spec, &mut groups, &ck_steps, progress);
+    let mut group_path_sums = Vec::with_capacity(groups.len());
+    let mut group_path_counts = Vec::with_capacity(groups.len());
+    let mut group_sizes = Vec::with_capacity(groups.len());
+    let mut sample_paths = Vec::new();
+    for g in groups {
+        group_sizes.push(g.size() as u64);
+        group_path_sums.push(g.path_sum);
+        group_path_counts.push(g.path_count);
+        sample_paths.extend(g.samples);
+    }
+    release_freed_memory();
+    // Diverged trajectories have no sup or terminal error.
+    for (k, dv) in diverged_at.iter().enumerate() {
+        if dv.is_some() {
+            sup_sq[k] = f64::NAN;
+            terminal_sq[k] = f64::NAN;
         }
     }
-    let mut groups: Vec<Group> = shares
+    PointOutput {
+        groups: spec.groups,
+        dim: d,
+        steps,
+        sup_sq,
+        terminal_sq,
+        terminal_theta,
+        diverged_at,
+        flow_terminal: flow.terminal,
+        checkpoint_times: ck_steps.iter().map(|&l| l as f64 / spec.n as f64).collect(),
+        checkpoint_steps: ck_steps,
+        flow_path: flow.path,
+        group_path_sums,
+        group_path_counts,
+        group_sizes,
+        sample_paths,
+        flow_seconds: flow.seconds,
+    }
+}
+
+/// The per-trajectory output slices of a point's groups: sup, terminal error, terminal theta and
+/// divergence step.
+type OutputSlices<'o> = (
+    &'o mut [f64],
+    &'o mut [f64],
+    &'o mut [f64],
+    &'o mut [Option<u64>],
+);
+
+/// The groups of a point, each with its batches (seeded per trajectory) and its slices of the
+/// output, built in parallel.
+fn build_groups<'o>(
+    spec: &PointSpec,
+    stream_dim: u64,
+    nck: usize,
+    (mut sup, mut tsq, mut theta, mut dv): OutputSlices<'o>,
+) -> Vec<Group<'o>> {
+    let d = spec.theta0.len();
+    let m = spec.trajectories;
+    let mut shares = Vec::with_capacity((spec.groups.1 - spec.groups.0) as usize);
+    for gi in spec.groups.0..spec.groups.1 {
+        let (first, last) = group_bounds(gi, m);
+        let size = (last - first) as usize;
+        let (a, rest) = std::mem::take(&mut sup).split_at_mut(size);
+        sup = rest;
+        let (b, rest) = std::mem::take(&mut tsq).split_at_mut(size);
+        tsq = rest;
+        let (c, rest) = std::mem::take(&mut theta).split_at_mut(size * d);
+        theta = rest;
+        let (e, rest) = std::mem::take(&mut dv).split_at_mut(size);
+        dv = rest;
+        shares.push((gi, a, b, c, e));
+    }
+    shares
         .into_par_iter()
         .map(|(gi, sup, terminal_sq, terminal_theta, diverged_at)| {
             let (first, last) = group_bounds(gi, m);
@@ -478,8 +545,30 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
                 samples,
             }
         })
-        .collect();
+        .collect()
+}
 
+/// The reference flow of a point, as the simulation leaves it.
+struct FlowResult {
+    /// Z at the checkpoints.
+    path: Vec<f64>,
+    /// Z_T.
+    terminal: Vec<f64>,
+    /// Seconds spent integrating it.
+    seconds: f64,
+}
+
+/// Advances every group block by block to the horizon. The flow at the grid points of the next
+/// block is integrated while the workers advance this one.
+fn simulate_blocks(
+    spec: &PointSpec,
+    groups: &mut [Group],
+    ck_steps: &[u64],
+    progress: &dyn Fn(u64),
+) -> FlowResult {
+    let d = spec.theta0.len();
+    let steps = steps_for(spec.n, spec.horizon);
+    let nck = ck_steps.len();
     let time = |l: u64| -> f64 {
         if l > steps {
             spec.horizon
@@ -524,7 +613,6 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
             z: &zbuf,
             ck: &ck_in_block,
         };
-        // The next block's flow is integrated while the workers advance this block.
         let (_, next) = rayon::join(
             || {
                 groups
@@ -542,45 +630,10 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
         l0 = l1 + 1;
         l1 = next_l1;
     }
-
-    // The simulation's state goes before the output is assembled (moves, no copies).
-    let flow_terminal = flow.state().to_vec();
-    drop((flow, zbuf, znext, ck_in_block));
-    let mut group_path_sums = Vec::with_capacity(groups.len());
-    let mut group_path_counts = Vec::with_capacity(groups.len());
-    let mut group_sizes = Vec::with_capacity(groups.len());
-    let mut sample_paths = Vec::new();
-    for g in groups {
-        group_sizes.push(g.size() as u64);
-        group_path_sums.push(g.path_sum);
-        group_path_counts.push(g.path_count);
-        sample_paths.extend(g.samples);
-    }
-    release_freed_memory();
-    // Diverged trajectories have no sup or terminal error.
-    for (k, dv) in diverged_at.iter().enumerate() {
-        if dv.is_some() {
-            sup_sq[k] = f64::NAN;
-            terminal_sq[k] = f64::NAN;
-        }
-    }
-    PointOutput {
-        groups: spec.groups,
-        dim: d,
-        steps,
-        sup_sq,
-        terminal_sq,
-        terminal_theta,
-        diverged_at,
-        flow_terminal,
-        checkpoint_times: ck_steps.iter().map(|&l| l as f64 / spec.n as f64).collect(),
-        checkpoint_steps: ck_steps,
-        flow_path,
-        group_path_sums,
-        group_path_counts,
-        group_sizes,
-        sample_paths,
-        flow_seconds,
+    FlowResult {
+        path: flow_path,
+        terminal: flow.state().to_vec(),
+        seconds: flow_seconds,
     }
 }
 
@@ -602,301 +655,5 @@ fn release_freed_memory() {
     }
 }
 
-/// Bytes the allocator takes for a block of `size` bytes aligned to `align`, as resident memory
-/// once written: a model of glibc's malloc on 64-bit Linux. A chunk is the request plus an 8-byte
-/// header, rounded up to 16 bytes (32 at least). An alignment above 16 is served from a chunk
-/// for the rounded request plus align + 32 bytes; its spare ends go back to bins that later
-/// requests of the same size cannot use, so they stay taken (a 128-byte row array at d = 2 takes
-/// 256 bytes). Blocks of 128 KiB and more are mapped on their own, in whole 4 KiB pages.
-pub fn allocation_bytes(size: usize, align: usize) -> f64 {
-    if size == 0 {
-        return 0.0;
-    }
-    let chunk = |request: usize| ((request + 8).div_ceil(16) * 16).max(32);
-    let mut bytes = chunk(size);
-    if align > 16 {
-        bytes = chunk(bytes + align + 32);
-    }
-    if bytes >= 128 << 10 {
-        bytes.div_ceil(4096) as f64 * 4096.0
-    } else {
-        bytes as f64
-    }
-}
-
-/// A vector of `len` values of type T, as allocated.
-fn vec_bytes<T>(len: usize) -> f64 {
-    allocation_bytes(len * std::mem::size_of::<T>(), std::mem::align_of::<T>())
-}
-
-/// Memory of one point in [`run_point`], in bytes, by component, from the engine's own types
-/// and layout (resident memory once written, with the allocator's overhead of
-/// [`allocation_bytes`]; the process's own baseline is not included).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct PointMemory {
-    /// Trajectories M.
-    pub trajectories: u64,
-    /// Dimension d.
-    pub dim: usize,
-    /// Checkpoints recorded, K + 1.
-    pub checkpoints: usize,
-    /// Groups G.
-    pub groups: u64,
-    /// The [`LaneBatch`]es, one per [`LANES`] trajectories: the structs (one vector per group)
-    /// and their six d x [`LANES`] row arrays. Alive during the simulation only.
-    pub batches: f64,
-    /// One [`Workspace`] per group (2 d). Alive during the simulation only.
-    pub workspaces: f64,
-    /// Per-trajectory results (sup_sq, terminal_sq, diverged_at, terminal_theta M x d), written
-    /// in place into the [`PointOutput`].
-    pub results: f64,
-    /// Per group: the path sums (K+1) x d and the counts K+1.
-    pub path_sums: f64,
-    /// The sample paths, (K+1) x d for each of the first [`SAMPLE_PATHS`] trajectories.
-    pub sample_paths: f64,
-    /// The flow at the checkpoints, (K+1) x d, and the checkpoint lists.
-    pub flow_path: f64,
-    /// The flow's blocks zbuf and znext, (block_len(d) + 2) x d each. Simulation only.
-    pub flow_blocks: f64,
-    /// The rest: RK4 state (6 d), the loss and theta0 of the spec (3 d), Z(T), group structs.
-    pub small: f64,
-}
-
-impl PointMemory {
-    /// The memory of a point of `trajectories` trajectories (all groups) in dimension d with
-    /// `checkpoints` requested checkpoints and `steps` updates (pass `u64::MAX` when unknown:
-    /// then K = checkpoints).
-    pub fn new(trajectories: u64, d: usize, checkpoints: u64, steps: u64) -> Self {
-        let m = trajectories;
-        let nck = if steps >= checkpoints {
-            checkpoints.max(1) as usize + 1
-        } else {
-            checkpoint_steps(steps, checkpoints).len()
-        };
-        let groups = group_count(m);
-        let (arrays, array_bytes, array_align) = LaneBatch::heap_arrays(d);
-        let (ws_arrays, ws_bytes, ws_align) = Workspace::heap_arrays(d);
-        let mut mem = Self {
-            trajectories: m,
-            dim: d,
-            checkpoints: nck,
-            groups,
-            ..Self::default()
-        };
-        for g in 0..groups {
-            let (first, last) = group_bounds(g, m);
-            let batches = (last - first).div_ceil(LANES as u64) as usize;
-            mem.batches += vec_bytes::<LaneBatch>(batches)
-                + (batches * arrays) as f64 * allocation_bytes(array_bytes, array_align);
-            mem.workspaces += ws_arrays as f64 * allocation_bytes(ws_bytes, ws_align);
-            mem.path_sums += vec_bytes::<f64>(nck * d) + vec_bytes::<u64>(nck);
-            for _ in first..last.min(SAMPLE_PATHS) {
-                mem.sample_paths += vec_bytes::<f64>(nck * d);
-            }
-        }
-        let m = m as usize;
-        mem.results =
-            2.0 * vec_bytes::<f64>(m) + vec_bytes::<f64>(m * d) + vec_bytes::<Option<u64>>(m);
-        mem.flow_path = vec_bytes::<f64>(nck * d) + 2.0 * vec_bytes::<u64>(nck);
-        let blen = block_len(d) as usize;
-        mem.flow_blocks = 2.0 * vec_bytes::<f64>((blen + 2) * d) + vec_bytes::<(u64, usize)>(nck);
-        mem.small = 10.0 * vec_bytes::<f64>(d)
-            + vec_bytes::<Group>(groups as usize)
-            + 2.0 * vec_bytes::<Vec<f64>>(groups as usize)
-            + vec_bytes::<u64>(groups as usize);
-        mem
-    }
-
-    /// Everything alive while the trajectories are simulated: the engine's peak.
-    pub fn simulation(&self) -> f64 {
-        self.batches
-            + self.workspaces
-            + self.results
-            + self.path_sums
-            + self.sample_paths
-            + self.flow_path
-            + self.flow_blocks
-            + self.small
-    }
-
-    /// What the returned [`PointOutput`] holds.
-    pub fn output(&self) -> f64 {
-        self.results + self.path_sums + self.sample_paths + self.flow_path + self.small
-    }
-}
-
-/// Peak bytes of [`run_point`] for M trajectories in dimension d with `checkpoints` checkpoints
-/// (at least as many updates): [`PointMemory::simulation`].
-pub fn point_bytes(m: u64, d: usize, checkpoints: u64) -> f64 {
-    PointMemory::new(m, d, checkpoints, u64::MAX).simulation()
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::loss::LogCosh;
-    use crate::recursion::Trajectory;
-
-    fn spec<'a>(loss: &'a LogCosh, theta0: &'a [f64], n: u64, m: u64) -> PointSpec<'a> {
-        PointSpec {
-            loss,
-            theta0,
-            alpha_n: 1.0,
-            a_n: 1.0 / (n as f64).sqrt(),
-            kappa: 2.0 / 3.0,
-            horizon: 1.0,
-            substeps: 1,
-            n,
-            trajectories: m,
-            seed: 11,
-            checkpoints: 7,
-            divergence_bound: 1e6,
-            groups: (0, group_count(m)),
-        }
-    }
-
-    /// The engine's S_n equals a direct scalar computation with the right-end rule.
-    #[test]
-    fn engine_matches_scalar_reference() {
-        let loss = LogCosh::new(vec![1.0, -0.5, 0.25]);
-        let theta0 = [0.0, 0.1, 0.0];
-        let n = 300;
-        let s = spec(&loss, &theta0, n, 13);
-        let out = run_point(&s, 3, &|_| {});
-        // Reference flow at all grid points.
-        let mut flow = Rk4::new(&loss, s.kappa, &theta0);
-        let mut z = vec![theta0.to_vec()];
-        for l in 1..=n {
-            flow.advance_to(l as f64 / n as f64, 1);
-            z.push(flow.state().to_vec());
-        }
-        let d2 =
-            |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>();
-        for k in 0..13u64 {
-            let mut t = Trajectory::new(
-                &loss,
-                &theta0,
-                s.alpha_n,
-                s.a_n,
-                trajectory_rng(11, n, 3, k),
-            );
-            let mut sup: f64 = 0.0;
-            for l in 0..=n {
-                if l > 0 {
-                    t.step();
-                }
-                let right = &z[(l + 1).min(n) as usize];
-                sup = sup
-                    .max(d2(t.theta(), &z[l as usize]))
-                    .max(d2(t.theta(), right));
-            }
-            let k = k as usize;
-            let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs();
-            assert!(close(out.sup_sq[k], sup), "{} vs {sup}", out.sup_sq[k]);
-            assert!(close(out.terminal_sq[k], d2(t.theta(), &z[n as usize])));
-            assert!(close(out.terminal_theta[k * 3 + 2], t.theta()[2]));
-        }
-        assert_eq!(
-            out.checkpoint_steps,
-            vec![0, 43, 86, 129, 171, 214, 257, 300]
-        );
-        assert_eq!(out.sample_paths.len(), 5);
-    }
-
-    #[test]
-    fn results_do_not_depend_on_thread_count() {
-        let loss = LogCosh::new(vec![1.0, -0.5, 0.25]);
-        let theta0 = [0.0; 3];
-        let s = spec(&loss, &theta0, 5000, 150);
-        let run = |threads| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| run_point(&s, 3, &|_| {}))
-        };
-        let (a, b) = (run(1), run(2));
-        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&a.sup_sq), bits(&b.sup_sq));
-        assert_eq!(bits(&a.terminal_theta), bits(&b.terminal_theta));
-        for (x, y) in a.group_path_sums.iter().zip(&b.group_path_sums) {
-            assert_eq!(bits(x), bits(y));
-        }
-    }
-
-    #[test]
-    fn group_ranges_concatenate_to_the_whole() {
-        let loss = LogCosh::new(vec![1.0, -0.5, 0.25]);
-        let theta0 = [0.0; 3];
-        let mut s = spec(&loss, &theta0, 700, 150);
-        let whole = run_point(&s, 3, &|_| {});
-        assert_eq!(group_count(150), 18);
-        let parts: Vec<PointOutput> = [(0, 7), (7, 11), (11, 18)]
-            .into_iter()
-            .map(|g| {
-                s.groups = g;
-                run_point(&s, 3, &|_| {})
-            })
-            .collect();
-        let joined = PointOutput::concat(parts);
-        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&whole.sup_sq), bits(&joined.sup_sq));
-        assert_eq!(bits(&whole.terminal_theta), bits(&joined.terminal_theta));
-        assert_eq!(whole.group_sizes, joined.group_sizes);
-        assert_eq!(whole.sample_paths.len(), joined.sample_paths.len());
-        assert_eq!(joined.groups, (0, 18));
-    }
-
-    #[test]
-    fn groups_partition_trajectories_in_whole_batches() {
-        for m in [
-            2u64, 3, 7, 8, 15, 16, 17, 100, 128, 150, 511, 512, 513, 1000, 4000, 100_000,
-        ] {
-            let g = group_count(m);
-            assert!(
-                (1..=MAX_GROUPS).contains(&g) && (m < 2 || g >= 2),
-                "m = {m}: {g} groups"
-            );
-            let mut next = 0;
-            for k in 0..g {
-                let (a, b) = group_bounds(k, m);
-                assert_eq!(a, next);
-                assert!(b > a, "m = {m}: empty group {k}");
-                if m >= LANES as u64 * g && k + 1 < g {
-                    assert_eq!(b % LANES as u64, 0, "m = {m}: group {k} splits a batch");
-                }
-                next = b;
-            }
-            assert_eq!(next, m);
-        }
-    }
-
-    #[test]
-    fn non_integer_horizon_ends_at_t() {
-        assert_eq!(steps_for(1000, 1.0), 1000);
-        assert_eq!(steps_for(3, 0.5), 1);
-        assert_eq!(steps_for(10, 0.3), 3);
-    }
-
-    #[test]
-    fn divergence_is_counted_not_averaged() {
-        let loss = LogCosh::new(vec![1.0, -0.5, 0.25]);
-        let theta0 = [0.0; 3];
-        let mut s = spec(&loss, &theta0, 200, 20);
-        s.alpha_n = 1e4;
-        s.a_n = 3.0;
-        s.divergence_bound = 10.0;
-        let out = run_point(&s, 3, &|_| {});
-        assert!(out.diverged() > 0);
-        for (k, dv) in out.diverged_at.iter().enumerate() {
-            assert_eq!(dv.is_some(), out.sup_sq[k].is_nan());
-        }
-        let last = out.checkpoint_steps.len() - 1;
-        let counted: u64 = out.group_path_counts.iter().map(|c| c[last]).sum();
-        assert_eq!(
-            counted,
-            20 - out.diverged(),
-            "diverged paths must leave the mean path"
-        );
-    }
-}
+mod tests;
