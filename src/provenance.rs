@@ -24,6 +24,37 @@ pub fn fnv1a(bytes: &[u8]) -> String {
     format!("{:016x}", crate::rng::fnv1a64(bytes))
 }
 
+/// FNV-1a over bytes written to it (the hash of [`fnv1a`], computed as a stream: no copy of
+/// the bytes is kept).
+pub struct Fnv1aWriter(u64);
+
+impl Default for Fnv1aWriter {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv1aWriter {
+    /// The hash of everything written, as 16 hex digits.
+    pub fn hex(&self) -> String {
+        format!("{:016x}", self.0)
+    }
+}
+
+impl std::io::Write for Fnv1aWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for b in buf {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01B3);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The wall clock of one run: when it started (Unix seconds) and how long it has taken.
 #[derive(Clone, Copy, Debug)]
 pub struct Clock {

@@ -7,7 +7,7 @@
 use crate::engine::{PointOutput, SAMPLE_PATHS, group_bounds, group_count, steps_for};
 use crate::error::{Error, Location};
 use crate::experiment::{Experiment, Overrides, Point, parse};
-use crate::provenance::{VERSION, commit, commit_text};
+use crate::provenance::{Fnv1aWriter, VERSION, commit, commit_text};
 use crate::results::Summary;
 use crate::run::{
     NoCheckpoint, Observer, RunOptions, Silent, resume_key, run_points, simulate_point,
@@ -60,6 +60,30 @@ pub struct ShardFile {
     pub shard: (u64, u64),
     /// The points, in the experiment's order.
     pub points: Vec<ShardPoint>,
+    /// FNV-1a of every other field as JSON ([`ShardFile::content_hash`]): an edited or damaged
+    /// file is refused instead of merged.
+    #[serde(default)]
+    pub checksum: String,
+}
+
+impl ShardFile {
+    /// The FNV-1a hash of every field but `checksum`, as compact JSON.
+    pub fn content_hash(&self) -> String {
+        let mut h = Fnv1aWriter::default();
+        let fields = (
+            &self.kind,
+            &self.version,
+            &self.git_commit,
+            &self.resume_key,
+            &self.experiment_path,
+            &self.experiment_toml,
+            &self.overrides,
+            self.shard,
+            &self.points,
+        );
+        serde_json::to_writer(&mut h, &fields).expect("serialisable");
+        h.hex()
+    }
 }
 
 /// Parses `i/N` with 0 <= i < N.
@@ -139,7 +163,7 @@ pub fn run_shard(
             }
         })
         .collect();
-    ShardFile {
+    let mut file = ShardFile {
         kind: SHARD_KIND.into(),
         version: VERSION.into(),
         git_commit: commit().map(str::to_string),
@@ -149,7 +173,10 @@ pub fn run_shard(
         overrides: overrides.clone(),
         shard: (i, n),
         points,
-    }
+        checksum: String::new(),
+    };
+    file.checksum = file.content_hash();
+    file
 }
 
 fn refuse(path: &Path, message: String) -> Error {
@@ -188,6 +215,12 @@ pub fn read_shard(path: &Path) -> Result<ShardFile, Error> {
         return Err(refuse(
             path,
             format!("kind is \"{}\", not \"{SHARD_KIND}\"", f.kind),
+        ));
+    }
+    if f.checksum != f.content_hash() {
+        return Err(refuse(
+            path,
+            "its content does not match its checksum; the file is damaged or edited: rerun that shard".into(),
         ));
     }
     Ok(f)
@@ -307,8 +340,17 @@ pub fn merge(
     opts: &RunOptions,
 ) -> Result<(Experiment, Summary), Error> {
     let (first_path, first) = majority(parts)?;
-    let mut exp = parse(&first.experiment_toml, &first.experiment_path)?;
-    first.overrides.apply(&mut exp)?;
+    // The experiment is the copy inside the shard: an error in it is the shard file's.
+    let damaged = |e: Error| {
+        refuse(
+            first_path,
+            format!(
+                "holds an experiment that does not read back ({e}); the file is damaged or edited: rerun that shard"
+            ),
+        )
+    };
+    let mut exp = parse(&first.experiment_toml, &first.experiment_path).map_err(damaged)?;
+    first.overrides.apply(&mut exp).map_err(damaged)?;
     if resume_key(&exp) != first.resume_key {
         return Err(refuse(
             first_path,

@@ -290,13 +290,19 @@ fn three_shards_merge_to_the_unsharded_run() {
         "leave out",
     );
     // Tampered files: an index out of range, an absurd shard count, a truncated array. Each is
-    // refused with exit 2 and the file's name, never a panic or an abort.
+    // refused with exit 2 and the file's name, never a panic or an abort: by its checksum, and
+    // (with the checksum made to match, as a faulty writer would) by the checks behind it.
     let tampered = |name: &str, edit: &dyn Fn(&mut serde_json::Value)| {
         let mut v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(part(2)).unwrap()).unwrap();
         edit(&mut v);
+        let stale = d.join(format!("stale-{name}"));
+        std::fs::write(&stale, serde_json::to_string(&v).unwrap()).unwrap();
+        refused(&[s(&part(0)), s(&part(1)), s(&stale)], "checksum");
+        let mut f: stdp_flow::app::ShardFile = serde_json::from_value(v).unwrap();
+        f.checksum = f.content_hash();
         let p = d.join(name);
-        std::fs::write(&p, serde_json::to_string(&v).unwrap()).unwrap();
+        std::fs::write(&p, serde_json::to_string(&f).unwrap()).unwrap();
         p
     };
     let out_of_range = tampered("range.json", &|v| v["shard"] = serde_json::json!([7, 4]));

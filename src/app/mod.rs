@@ -8,6 +8,7 @@ pub mod console;
 mod run;
 mod verify;
 
+pub use crate::shard::ShardFile;
 pub use run::{RunRequest, run_file};
 pub use verify::{VerifyRequest, verify};
 
