@@ -80,6 +80,11 @@ pub const THETA0: Interval = Interval::closed(-100.0, 100.0);
 /// the increments (below) or overflows in the flow, cosh or the loss (above).
 pub const DERIVED_RANGE: (f64, f64) = (1e-100, 1e100);
 
+/// The largest experiment file read, in bytes (16 MiB). Experiment files are a few KB; a
+/// learning experiment refers to its data by path. Larger files are refused from their metadata
+/// before they are read.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
 impl Limits {
     const fn new(lo: u64, hi: u64) -> Self {
         Self { lo, hi }

@@ -27,7 +27,7 @@ mod tests;
 // The claim vocabulary moved to `crate::claims`; re-exported here for existing imports.
 pub use crate::claims::{Against, ClaimKind, ClaimSpec, Metric};
 pub(crate) use checks::constant_claim_problem;
-pub use limits::DERIVED_RANGE;
+pub use limits::{DERIVED_RANGE, MAX_FILE_BYTES};
 pub use overrides::Overrides;
 pub use schema::{
     DriftChoice, Experiment, Grid, LossFactory, LossSpec, Point, Quick, Reference, Sweep, VecSpec,
@@ -37,6 +37,7 @@ use crate::error::{Error, Location};
 use keywords::FileKind;
 use overrides::file_error;
 use reader::{Cx, Sec, line_col};
+use std::io::Read;
 use std::path::Path;
 
 /// Either kind of experiment file.
@@ -88,17 +89,65 @@ fn convergence_only(spec: Spec, path: &Path) -> Result<Experiment, Error> {
     }
 }
 
-/// Reads and validates an experiment file of either kind.
+/// Reads and validates an experiment file of either kind. Files above [`MAX_FILE_BYTES`] are
+/// refused without being read.
 pub fn load_any(path: &Path) -> Result<Spec, Error> {
-    let src = std::fs::read_to_string(path).map_err(|e| {
+    parse_any(&read_text(path)?, path)
+}
+
+/// The text of an experiment file, read only if it is at most [`MAX_FILE_BYTES`] long (by its
+/// metadata, and while reading, for files whose metadata has no size).
+fn read_text(path: &Path) -> Result<String, Error> {
+    let unreadable = |e: std::io::Error| {
         file_error(
             path,
             "(file)",
             format!("cannot read the file: {e}"),
             "a readable TOML experiment file",
         )
-    })?;
-    parse_any(&src, path)
+    };
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.len() > MAX_FILE_BYTES
+    {
+        return Err(too_large(path, Some(meta.len())));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(path, None));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        unreadable(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
+    })
+}
+
+/// The error for a file above [`MAX_FILE_BYTES`] (`size` from its metadata, where known).
+fn too_large(path: &Path, size: Option<u64>) -> Error {
+    let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+    let (size, read) = match size {
+        Some(b) => (format!("{b} bytes ({:.1} MiB)", mib(b)), "it was not read"),
+        None => (
+            format!("more than {MAX_FILE_BYTES} bytes"),
+            "reading stopped at the limit",
+        ),
+    };
+    file_error(
+        path,
+        "(file)",
+        format!(
+            "the file is {size}, above the limit of {MAX_FILE_BYTES} bytes ({} MiB) for an experiment file; {read}",
+            mib(MAX_FILE_BYTES)
+        ),
+        format!(
+            "an experiment file of a few KB (at most {} MiB): check that the path names the TOML file; a learning experiment refers to its CSV data by `data.file` instead of including it",
+            MAX_FILE_BYTES >> 20
+        ),
+    )
 }
 
 /// Validates experiment text of either kind; `path` is used in messages.

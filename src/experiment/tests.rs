@@ -164,3 +164,65 @@ fn geometric_grid_of_n() {
     .unwrap();
     assert_eq!(e.sweep.n, vec![100, 316, 1000, 3162, 10000]);
 }
+
+const LEARN: &str = r#"kind = "learning"
+name = "l"
+seed = 1
+[data]
+file = "d.csv"
+label = "y"
+[model]
+kind = "logistic"
+[scaling]
+rule = "power"
+alpha = 1e-85
+a = 1.0
+beta = 2.0
+gamma = 0.0
+[learning]
+rules = ["stdp", "flow", "single-update"]
+n = [100, 200, 400]
+replicates = 2
+kappa = 1.0
+[quick]
+n = [100000000]
+"#;
+
+fn learning(src: &str) -> Result<learning::LearningExperiment, String> {
+    match parse_any(src, Path::new("l.toml")).map_err(|e| e.to_string())? {
+        Spec::Learning(e) => Ok(*e),
+        Spec::Convergence(_) => panic!("not a learning experiment"),
+    }
+}
+
+/// The derived constants of a learning experiment are checked at the file's n, at the quick n
+/// when --quick applies them, and for the kappa and alphas given directly.
+#[test]
+fn learning_derived_constants_stay_in_range() {
+    let mut e = learning(LEARN).unwrap();
+    let m = e.apply_quick().unwrap_err().to_string();
+    assert!(
+        m.contains("key `scaling.alpha`")
+            && m.contains("alpha_n = ")
+            && m.contains("e-102 at n = 100000000")
+            && m.contains("fix:"),
+        "{m}"
+    );
+    for (from, to, needle) in [
+        (
+            "alpha = 1e-85",
+            "alpha = 1e200",
+            "key `scaling.alpha`: gives alpha_n = 1e196",
+        ),
+        ("a = 1.0", "a = 1e200", "key `scaling.a`: gives A_n = 1e200"),
+        ("kappa = 1.0", "kappa = 1e300", "key `learning.kappa`"),
+        (
+            "kappa = 1.0",
+            "kappa = 1.0\nsingle_update_alpha = [1.0, 1e-300]",
+            "key `learning.single_update_alpha`",
+        ),
+    ] {
+        let m = learning(&LEARN.replace(from, to)).unwrap_err();
+        assert!(m.contains(needle) && m.contains("[1e-100, 1e100]"), "{m}");
+    }
+}

@@ -9,7 +9,7 @@ mod read_claims;
 
 pub(super) use read::read;
 
-use super::checks::Problem;
+use super::checks::{Problem, out_of_range, scaling_checks};
 use super::limits::REPLICATES;
 use super::overrides::{command_line_error, file_error};
 use crate::error::Error;
@@ -241,18 +241,24 @@ impl LearningExperiment {
         Ok(())
     }
 
-    /// Switches to the `[quick]` sizes and checks that the claims still have what they need.
+    /// Switches to the `[quick]` sizes and checks that the claims still have what they need
+    /// and that the derived constants stay in range at the quick n.
     pub fn apply_quick(&mut self) -> Result<(), Error> {
         if let Some(q) = self.quick.clone() {
             self.use_quick(q);
         }
-        match self.size_problem() {
-            Some((key, problem, expected)) => Err(file_error(
+        if let Some((key, problem, expected)) = self.size_problem() {
+            return Err(file_error(
                 &self.source,
                 &format!("quick.{key}"),
                 problem,
                 expected,
-            )),
+            ));
+        }
+        match self.derived_problem() {
+            Some((key, problem, expected)) => {
+                Err(file_error(&self.source, &key, problem, expected))
+            }
             None => Ok(()),
         }
     }
@@ -308,5 +314,34 @@ impl LearningExperiment {
             ));
         }
         None
+    }
+
+    /// A derived constant outside [`DERIVED_RANGE`](super::DERIVED_RANGE): alpha_n, A_n and
+    /// kappa_n of STDP at every n (and at `single_update_n` for single-update), the kappa of
+    /// flow and sgd, and the alphas of single-update.
+    pub(super) fn derived_problem(&self) -> Option<Problem> {
+        let l = &self.learning;
+        let single_update = l.rules.contains(&RuleName::SingleUpdate);
+        let su_n = single_update.then_some(l.single_update_n);
+        let at_n = l.n.iter().chain(&su_n).find_map(|&n| {
+            scaling_checks(&self.scaling, n)
+                .into_iter()
+                .find_map(|(what, v, key)| out_of_range(what, v, n, key))
+        });
+        let top = *l.n.last().expect("non-empty");
+        let kappa = || out_of_range("the kappa of flow and sgd", l.kappa, top, "learning.kappa");
+        let alphas = || {
+            // Given only with the single-update rule (checked when read).
+            let alphas = l.single_update_alpha.as_deref().unwrap_or_default();
+            alphas.iter().find_map(|&a| {
+                out_of_range(
+                    "single-update's alpha",
+                    a,
+                    l.single_update_n,
+                    "learning.single_update_alpha",
+                )
+            })
+        };
+        at_n.or_else(kappa).or_else(alphas)
     }
 }

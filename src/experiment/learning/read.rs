@@ -61,6 +61,9 @@ pub(in crate::experiment) fn read(cx: &Cx, top: &mut Sec) -> Result<LearningExpe
     if let Some((key, problem, expected)) = exp.size_problem() {
         return Err(cx.invalid(&format!("learning.{key}"), problem, expected));
     }
+    if let Some((key, problem, expected)) = exp.derived_problem() {
+        return Err(cx.invalid(&key, problem, expected));
+    }
     Ok(exp)
 }
 
