@@ -654,3 +654,119 @@ fn disk_full_leaves_the_old_results() {
     let _ = Command::new("umount").arg(s(&mnt)).status();
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// An experiment file far above the size of any experiment (1 GiB, sparse) is refused from its
+/// metadata before it is read: at once, with exit 2 and a message naming the file, its size,
+/// the limit and a fix. A file without a size in its metadata (a device) is read only up to the
+/// limit.
+#[test]
+fn huge_experiment_files_are_refused_unread() {
+    let d = scratch("huge");
+    let f = d.join("huge.toml");
+    std::fs::write(&f, EXP).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let started = Instant::now();
+    let o = stdp(&["run", s(&f), "--out", s(&d.join("out")), "--quiet"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for needle in [
+        "huge.toml",
+        "1073741824 bytes",
+        "16 MiB",
+        "was not read",
+        "fix:",
+    ] {
+        assert!(err.contains(needle), "expected `{needle}` in {err}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(!d.join("out").exists());
+    let experiments = d.join("experiments");
+    std::fs::create_dir_all(&experiments).unwrap();
+    std::fs::rename(&f, experiments.join("huge.toml")).unwrap();
+    let o = stdp(&[
+        "verify",
+        "--experiments",
+        s(&experiments),
+        "--out",
+        s(&d.join("verify")),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("1073741824 bytes"), "{err}");
+    if Path::new("/dev/zero").exists() {
+        let o = stdp(&["run", "/dev/zero", "--out", s(&d.join("out")), "--quiet"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("more than 16777216 bytes"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A learning experiment whose scaling constants make alpha_n, A_n or kappa_n leave
+/// [1e-100, 1e100] (or overflow to inf or NaN) is refused by key, like a convergence
+/// experiment, before any data is read or written.
+#[test]
+fn extreme_learning_constants_are_refused_by_key() {
+    let d = scratch("learning-range");
+    let learn = format!(
+        r#"kind = "learning"
+name = "lr"
+seed = 3
+[data]
+file = "{}"
+label = "diagnosis"
+[model]
+kind = "logistic"
+[scaling]
+alpha = 1.5
+a = 1.0
+[learning]
+n = [200, 400, 800]
+replicates = 2
+"#,
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("data/wdbc.csv")
+            .display()
+    );
+    for (from, to, needle) in [
+        ("a = 1.0", "a = 1e200", "key `scaling.a`: gives A_n = "),
+        ("a = 1.0", "a = 1e9", "key `scaling.a`: gives kappa_n = NaN"),
+        (
+            "alpha = 1.5",
+            "alpha = 1e200",
+            "key `scaling.alpha`: gives alpha_n = 1e200",
+        ),
+        ("alpha = 1.5", "alpha = 1e-200", "key `scaling.alpha`"),
+        (
+            "replicates = 2",
+            "replicates = 2\nkappa = 1e300",
+            "key `learning.kappa`",
+        ),
+        (
+            "replicates = 2",
+            "replicates = 2\nsingle_update_alpha = [1e300]",
+            "key `learning.single_update_alpha`",
+        ),
+    ] {
+        let f = exp_file(&d, &learn.replace(from, to));
+        let o = stdp(&["run", s(&f), "--out", s(&d.join("out")), "--quiet"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{to}: {err}");
+        assert!(err.contains(needle), "{to}: expected `{needle}` in {err}");
+        assert!(
+            err.contains("exp.toml") && err.contains("[1e-100, 1e100]") && err.contains("fix:"),
+            "{err}"
+        );
+        assert!(!d.join("out").exists(), "{to}: a refused run wrote output");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

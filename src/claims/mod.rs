@@ -1,9 +1,15 @@
 //! The verdict of a convergence experiment's claim from its rows: slope claims (with the sup's
 //! grid term modelled where declared), upper-bound claims, and constant claims against the
-//! fluctuation limit (docs/model.md sections 5 and 6).
+//! fluctuation limit (docs/model.md sections 5 and 6). The claim types ([`ClaimSpec`],
+//! [`Metric`], ...) live in `claims/spec.rs`.
+
+mod spec;
+
+pub use spec::{
+    Against, ClaimKind, ClaimSpec, FINITE_N_POINTS, GRID_TERM_POINTS, Metric, SLOPE_POINTS,
+};
 
 use crate::analysis::{FitReport, Row};
-use crate::experiment::{ClaimKind, ClaimSpec, Metric};
 use crate::stats::{
     AffineFit, CORRECTED_SLOPE_RANGE, Claim, CorrectedPowerLawFit, Estimate, Verdict, VerdictKind,
     decide, decide_interval, fit_affine, fit_power_law_corrected_within, normal_quantile,
@@ -112,7 +118,11 @@ pub fn p_text(p: f64) -> String {
 
 /// Decides a slope or bound claim on its fit.
 pub fn decide_slope(f: &FitReport, c: &ClaimSpec, series: &[&Row]) -> Verdict {
-    let need = if c.grid_term { 4 } else { 3 };
+    let need = if c.grid_term {
+        GRID_TERM_POINTS
+    } else {
+        SLOPE_POINTS
+    };
     let why = contamination(series, c.metric, need);
     let (ci, prefix) = slope_interval(f);
     let slope = c.slope.unwrap_or(f64::NAN);
@@ -215,7 +225,11 @@ fn measure(series: &[&Row], c: &ClaimSpec, kappa_limit: f64) -> Result<Measured,
 fn constant_at(series: &[&Row], c: &ClaimSpec, kappa_limit: f64) -> Option<ConstantPoint> {
     let dim = series.first()?.dim;
     let band = [1.0 - c.tolerance, 1.0 + c.tolerance];
-    let need = if c.metric == Metric::SupSqError { 3 } else { 1 };
+    let need = if c.metric == Metric::SupSqError {
+        FINITE_N_POINTS
+    } else {
+        1
+    };
     let why = contamination(series, c.metric, need);
     let inconclusive = |reason: String| Verdict {
         kind: VerdictKind::Inconclusive,

@@ -1,0 +1,160 @@
+//! Checks of a resolved convergence experiment that involve several keys: the drift limit of
+//! every grid cell, the points in the claim's fit range, the derived constants against
+//! [`DERIVED_RANGE`], and what a constant claim needs. Each returns the key to blame, the
+//! problem and the fix; the caller turns that into an error with or without a position.
+
+use super::limits::DERIVED_RANGE;
+use super::schema::{DriftChoice, Experiment};
+use crate::claims::{Against, ClaimKind, Metric};
+use crate::scaling::{LimitError, Scaling};
+
+/// A problem found by a check: the key to blame, the problem and what is expected instead.
+pub(crate) type Problem = (String, String, String);
+
+impl Experiment {
+    /// What depends on the sweep sizes: a finite non-zero drift limit in every grid cell for
+    /// `drift = "limit"`, and enough points in the claim's fit range. `quick` names the
+    /// `[quick]` keys instead of the file's own.
+    pub(crate) fn size_problem(&self, quick: bool) -> Option<Problem> {
+        self.drift_limit_problem(quick)
+            .or_else(|| self.fit_points_problem(quick))
+    }
+
+    /// `drift = "limit"` in a grid cell without a finite non-zero drift limit.
+    fn drift_limit_problem(&self, quick: bool) -> Option<Problem> {
+        if self.reference.drift != DriftChoice::Limit {
+            return None;
+        }
+        let (c, e) = self
+            .cells()
+            .into_iter()
+            .find_map(|c| c.kappa_limit().err().map(|e| (c, e)))?;
+        let (beta, gamma) = c.exponents();
+        let why = limit_error_text(e);
+        let key = if quick {
+            "quick.gamma"
+        } else {
+            "reference.drift"
+        };
+        Some((
+            key.into(),
+            format!(
+                "\"limit\" has no finite non-zero drift limit: with beta = {beta}, gamma = {gamma}, n alpha_n (2 cosh A_n - 2 sinh(A_n)/A_n) {why} (beta + 2 gamma = {:.4}, not 1)",
+                beta + 2.0 * gamma
+            ),
+            "\"exact\", \"paper\" or a number, or scalings on the line beta + 2 gamma = 1".into(),
+        ))
+    }
+
+    /// Fewer points in the claim's fit range than its fit needs.
+    fn fit_points_problem(&self, quick: bool) -> Option<Problem> {
+        let c = self.claim.as_ref()?;
+        let xs: Vec<f64> = match c.against {
+            Against::Dim => self.sweep.dim.iter().map(|&d| d as f64).collect(),
+            Against::N => self.sweep.n.iter().map(|&v| v as f64).collect(),
+        };
+        let points = xs
+            .iter()
+            .filter(|&&x| c.fit_from.is_none_or(|a| x >= a) && c.fit_to.is_none_or(|b| x <= b))
+            .count();
+        let (need, what) = c.points_needed();
+        let (key, points) = if c.kind == ClaimKind::Constant {
+            ("n", self.sweep.n.len())
+        } else if c.against == Against::Dim {
+            ("dim", points)
+        } else {
+            ("n", points)
+        };
+        (points < need).then(|| {
+            let table = if quick { "quick" } else { "sweep" };
+            (
+                format!("{table}.{key}"),
+                format!(
+                    "has {points} values in the claim's fit range; {what} needs at least {need}"
+                ),
+                format!("at least {need} values (inside claim.fit_from..claim.fit_to)"),
+            )
+        })
+    }
+
+    /// A derived constant outside [`DERIVED_RANGE`] at some point (alpha_n, A_n, kappa_n or the
+    /// reference's kappa; NaN and infinities included).
+    pub(crate) fn derived_problem(&self) -> Option<Problem> {
+        self.points().into_iter().find_map(|p| {
+            let (n, s) = (p.n, &p.scaling);
+            scaling_checks(s, n)
+                .into_iter()
+                .chain([("the reference's kappa", self.kappa(&p), "reference.drift")])
+                .find_map(|(what, v, key)| out_of_range(what, v, n, key))
+        })
+    }
+}
+
+/// The text of a drift limit that does not exist.
+pub(super) fn limit_error_text(e: LimitError) -> &'static str {
+    match e {
+        LimitError::Infinite => "grows without bound",
+        LimitError::Zero => "tends to 0",
+    }
+}
+
+/// alpha_n, A_n and kappa_n of a scaling at n, each with the key to blame.
+pub(super) fn scaling_checks(s: &Scaling, n: u64) -> [(&'static str, f64, &'static str); 3] {
+    let kappa_key = if s.a_n(n) > 1.0 {
+        "scaling.a"
+    } else {
+        "scaling.alpha"
+    };
+    [
+        ("alpha_n", s.alpha_n(n), "scaling.alpha"),
+        ("A_n", s.a_n(n), "scaling.a"),
+        ("kappa_n", s.kappa_n(n), kappa_key),
+    ]
+}
+
+/// The problem of a derived constant `what` = `v` at n outside [`DERIVED_RANGE`], if it is.
+pub(super) fn out_of_range(what: &str, v: f64, n: u64, key: &str) -> Option<Problem> {
+    let (lo, hi) = DERIVED_RANGE;
+    (!(lo..=hi).contains(&v)).then(|| {
+        (
+            key.to_string(),
+            format!(
+                "gives {what} = {v:e} at n = {n}, outside [{lo:e}, {hi:e}] where the simulation means something in f64"
+            ),
+            "values for which alpha_n, A_n, kappa_n and kappa stay within that range at every n"
+                .into(),
+        )
+    })
+}
+
+/// Why a constant claim cannot be tested on this experiment. Constant claims need the
+/// fluctuation limit (the critical line with gamma > 0) and one scaling (no grid).
+pub(crate) fn constant_claim_problem(
+    scaling: &Scaling,
+    grid: bool,
+    metric: Metric,
+    against: Against,
+) -> Option<(&'static str, String, String)> {
+    if grid {
+        return Some((
+            "claim.kind",
+            "\"constant\" needs one scaling, but the file has a [grid]".into(),
+            "a slope claim, or no [grid]".into(),
+        ));
+    }
+    if against == Against::Dim && metric == Metric::KappaHat {
+        return Some((
+            "claim.against",
+            "a constant claim on kappa_hat is checked at the largest n, not against d".into(),
+            "against = \"n\"".into(),
+        ));
+    }
+    if let Err(why) = scaling.noise_scale() {
+        return Some((
+            "claim.kind",
+            format!("\"constant\" compares with the fluctuation limit, which this scaling does not have: {why}"),
+            "rule = \"corrected\", or rule = \"power\" with beta + 2 gamma = 1 and gamma > 0; or a slope claim".into(),
+        ));
+    }
+    None
+}
