@@ -1,19 +1,18 @@
 //! The analysis of a run's rows: the rate fits along each series, the claim's fit and verdict
 //! (decided by [`crate::claims`]), the realised drift's class and the phase diagram.
 
+use crate::claims::{Against, ClaimKind, ClaimSpec, Metric};
 use crate::claims::{decide_constant, decide_slope, grid_term_fit};
-use crate::experiment::{Against, ClaimKind, ClaimSpec, Experiment, Metric};
+use crate::experiment::Experiment;
 pub use crate::results::{FitReport, PhaseCell, Row, Summary};
 use crate::scaling::Scaling;
 use crate::stats::{Estimate, PowerLawFit, Verdict, fit_power_law};
 
-// Kept for the imports of modules not yet moved to their new homes.
-pub use crate::provenance::{Provenance, fnv1a};
-pub use crate::results::{DriftConstants, PathRecord};
-pub use crate::run::{
-    Observer, RunOptions, Silent, complete_point, resume_key, row_is, run, run_resumable,
-    simulate_point, summarize,
-};
+// Kept for the imports of the report until its split lands.
+pub use crate::provenance::Provenance;
+#[cfg(test)]
+pub use crate::results::DriftConstants;
+pub use crate::results::PathRecord;
 
 fn series_fit(rows: &[&Row], metric: Metric, against: Against) -> Option<FitReport> {
     let first = rows.first()?;

@@ -2,12 +2,14 @@
 //! pipeline as an experiment file (simulation, kappa_hat, the fluctuation limit, fits, the verdict,
 //! figures and `summary.json`).
 
-use crate::analysis::{RunOptions, Silent, Summary, run};
+use crate::claims::{ClaimKind, ClaimSpec};
 use crate::error::{Error, Location};
 use crate::experiment::{
-    ClaimKind, ClaimSpec, DriftChoice, Experiment, LossFactory, LossSpec, Reference, Sweep, VecSpec,
+    DriftChoice, Experiment, LossFactory, LossSpec, Reference, Sweep, VecSpec,
 };
 use crate::loss::Loss;
+use crate::results::Summary;
+use crate::run::{RunOptions, Silent, run};
 use crate::scaling::Scaling;
 use std::path::PathBuf;
 use std::sync::Arc;

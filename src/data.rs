@@ -5,7 +5,7 @@
 use crate::error::{Error, Location, closest};
 use crate::rng::{shuffle, splitmix64};
 use rand_pcg::Pcg64Mcg;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Samples with numeric features and class labels.
 #[derive(Clone, Debug, PartialEq)]
@@ -388,7 +388,8 @@ pub fn split(
 }
 
 /// The dataset shipped with the repository (`data/wdbc.csv`).
-pub fn shipped_wdbc() -> PathBuf {
+#[cfg(test)]
+pub fn shipped_wdbc() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("data")
         .join("wdbc.csv")
@@ -397,6 +398,7 @@ pub fn shipped_wdbc() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     fn write(name: &str, text: &str) -> PathBuf {
         let p =

@@ -28,11 +28,6 @@ impl<'a> Rk4<'a> {
         }
     }
 
-    /// The current time.
-    pub fn time(&self) -> f64 {
-        self.t
-    }
-
     /// The current state Z(t).
     pub fn state(&self) -> &[f64] {
         &self.z

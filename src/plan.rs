@@ -6,9 +6,9 @@
 //!
 //! - simulation: the engine's batches, workspaces and flow blocks, and the point's output
 //!   (per-trajectory results, written in place, and the path sums), all alive together;
-//! - analysis ([`crate::analysis::complete_point`]): the output, plus the largest of the buffers
+//! - analysis (`run::complete_point`): the output, plus the largest of the buffers
 //!   that the row's estimates allocate one after another while the output is alive: kappa_hat's
-//!   unit-speed flow and path sums ([`crate::drift::kappa_hat`]), the fluctuation prediction
+//!   unit-speed flow and path sums (kappa_hat), the fluctuation prediction
 //!   ([`crate::fluctuation::predict`]: the d x d Lyapunov system, or the simulation grid and paths
 //!   of V) and the mean path of the path record. The engine gives the simulation's memory back
 //!   before the analysis starts.

@@ -17,10 +17,11 @@
 use crate::fastmath::{self, ExpKernel};
 use crate::loss::{LANES, Loss, RowLoss};
 use crate::rng::{PcgLanes, pcg_rewind, symmetric_uniform, xsl_rr};
-use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 
-/// One trajectory of eq. 3.2, scalar and unbatched.
+/// One trajectory of eq. 3.2, scalar and unbatched: the tests' reference, written independently
+/// of the engine's batches.
+#[cfg(test)]
 pub struct Trajectory<'a> {
     loss: &'a dyn Loss,
     alpha_n: f64,
@@ -31,9 +32,9 @@ pub struct Trajectory<'a> {
     prev_e: Vec<f64>,
     x: Vec<f64>,
     e: Vec<f64>,
-    step: u64,
 }
 
+#[cfg(test)]
 impl<'a> Trajectory<'a> {
     /// theta(0) = theta0, with U(0) drawn and L(theta0 + U(0)) stored.
     pub fn new(loss: &'a dyn Loss, theta0: &[f64], alpha_n: f64, a_n: f64, rng: Pcg64Mcg) -> Self {
@@ -48,7 +49,6 @@ impl<'a> Trajectory<'a> {
             prev_e: vec![0.0; d],
             x: vec![0.0; d],
             e: vec![0.0; d],
-            step: 0,
         };
         t.draw();
         t.prev_loss = t.loss.value(&t.x);
@@ -58,7 +58,7 @@ impl<'a> Trajectory<'a> {
 
     fn draw(&mut self) {
         for i in 0..self.theta.len() {
-            let u = symmetric_uniform(self.rng.next_u64(), self.a_n);
+            let u = symmetric_uniform(rand::Rng::next_u64(&mut self.rng), self.a_n);
             self.x[i] = self.theta[i] + u;
             self.e[i] = (-u).exp();
         }
@@ -74,24 +74,17 @@ impl<'a> Trajectory<'a> {
         }
         self.prev_loss = cur;
         std::mem::swap(&mut self.prev_e, &mut self.e);
-        self.step += 1;
     }
 
     /// theta(l) after l updates.
     pub fn theta(&self) -> &[f64] {
         &self.theta
     }
-
-    /// The number of updates made.
-    pub fn steps(&self) -> u64 {
-        self.step
-    }
 }
 
 /// Work buffers shared by the batches of one worker, allocated once per run.
 pub struct Workspace {
     scratch: Vec<f64>,
-    zero: Vec<f64>,
 }
 
 impl Workspace {
@@ -99,7 +92,6 @@ impl Workspace {
     pub fn new(d: usize) -> Self {
         Self {
             scratch: vec![0.0; d],
-            zero: vec![0.0; d],
         }
     }
 
@@ -107,17 +99,18 @@ impl Workspace {
     /// bytes of each, alignment).
     pub fn heap_arrays(d: usize) -> (usize, usize, usize) {
         (
-            2,
+            1,
             d * std::mem::size_of::<f64>(),
             std::mem::align_of::<f64>(),
         )
     }
 
     /// Heap bytes this workspace holds (what [`Self::heap_arrays`] describes).
+    #[cfg(test)]
     pub fn heap_bytes(&self) -> usize {
         // Every field is named: a new one does not compile until it is counted here.
-        let Workspace { scratch, zero } = self;
-        std::mem::size_of_val(&scratch[..]) + std::mem::size_of_val(&zero[..])
+        let Workspace { scratch } = self;
+        std::mem::size_of_val(&scratch[..])
     }
 }
 
@@ -246,15 +239,15 @@ impl LaneBatch {
         }
     }
 
-    /// One update of every lane (the engine uses `step_rows` and `step_loss`).
+    /// One update of every lane, for tests (the engine uses `step_rows` and `step_loss`).
+    #[cfg(test)]
     pub fn step(&mut self, loss: &dyn Loss, alpha_n: f64, a_n: f64, ws: &mut Workspace) {
-        let zero = std::mem::take(&mut ws.zero);
+        let zero = vec![0.0; ws.scratch.len()];
         let (mut near, mut far) = ([0.0; LANES], [0.0; LANES]);
         let exp = ExpKernel::for_range(a_n);
         let z = (&zero[..], &zero[..]);
         self.step_rows(loss, alpha_n, a_n, exp, z, (&mut near, &mut far));
         self.step_loss(loss, ws);
-        ws.zero = zero;
     }
 
     /// The first part of an update of every lane: the pass over the rows, fused with the squared
@@ -371,6 +364,7 @@ impl LaneBatch {
     }
 
     /// Heap bytes this batch holds (what [`Self::heap_arrays`] describes).
+    #[cfg(test)]
     pub fn heap_bytes(&self) -> usize {
         // Every field is named: a new one does not compile until it is counted here.
         let LaneBatch {

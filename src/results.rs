@@ -3,7 +3,7 @@
 //! JSON, the CSV, the figures and the report. Field names are a public contract.
 
 use crate::claims::ConstantReport;
-use crate::experiment::{Against, ClaimSpec, Metric};
+use crate::claims::{Against, ClaimSpec, Metric};
 use crate::fluctuation::Fluctuation;
 pub use crate::provenance::Provenance;
 use crate::stats::{CorrectedPowerLawFit, Estimate, PowerLawFit, Verdict};
@@ -153,7 +153,7 @@ pub struct Summary {
     pub title: String,
     /// `complete`, or `partial` while a run is in progress or was interrupted.
     pub status: String,
-    /// See [`resume_key`].
+    /// The fingerprint of the experiment and the code (`run::resume_key`).
     pub resume_key: String,
     /// The fully resolved experiment.
     pub config: serde_json::Value,

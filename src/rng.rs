@@ -110,6 +110,7 @@ impl PcgLanes {
     }
 
     /// Lane b as a `Pcg64Mcg` at its current position.
+    #[cfg(test)]
     pub fn lane(&self, b: usize) -> Pcg64Mcg {
         Pcg64Mcg::new(self.state[b])
     }

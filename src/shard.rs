@@ -42,7 +42,7 @@ pub struct ShardPoint {
 /// A shard file (`shard-i-of-N.json`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ShardFile {
-    /// Always [`SHARD_KIND`].
+    /// Always `"stdp-flow shard"`.
     pub kind: String,
     /// Crate version that wrote it.
     pub version: String,

@@ -11,8 +11,8 @@
 //! 8 x 6.8e-6 = 5.4e-5 under a normal approximation.
 
 use std::path::Path;
-use stdp_flow::analysis::{RunOptions, Silent, run};
 use stdp_flow::experiment::parse;
+use stdp_flow::{RunOptions, Silent, run};
 
 /// Runs the experiment in `src` with default options.
 fn run_src(src: &str) -> stdp_flow::Summary {

@@ -2,7 +2,7 @@
 //!
 //! Each case runs `engine::run_point` and hashes every number it returns (sups, terminal values
 //! and parameters, divergence steps, the flow's path, the path sums and the sample paths) by
-//! FNV-1a (`analysis::fnv1a`) over their bit patterns. The expected values of the first five
+//! FNV-1a (`stdp_flow::fnv1a`) over their bit patterns. The expected values of the first five
 //! cases were computed by the plain two-pass kernel of commit 915d8d7, before the pipelined
 //! kernel replaced it; those of the last five (groups of batches advanced together) by the
 //! pipelined kernel of commit a1a88a8, which still stepped one batch at a time. Any change of any
@@ -11,8 +11,8 @@
 //! If a change of bits is intended (another generator, another exp), recompute the constants and
 //! say why in the commit.
 
-use stdp_flow::analysis::fnv1a;
 use stdp_flow::engine::{PointOutput, PointSpec, group_count, run_point};
+use stdp_flow::fnv1a;
 use stdp_flow::loss::{LogCosh, Logistic, Loss, Quadratic};
 
 fn fingerprint(o: &PointOutput) -> String {

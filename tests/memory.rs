@@ -177,23 +177,6 @@ fn engine_components_scale_as_laid_out() {
     assert_eq!(point_bytes(512, 20_000, 200), big.simulation());
 }
 
-/// The sizes the estimate takes from the engine's types are what a batch and a workspace hold.
-#[test]
-fn heap_arrays_describe_what_a_batch_holds() {
-    use stdp_flow::recursion::{LaneBatch, Workspace};
-    for d in [1, 3, 64, 1000] {
-        let loss = stdp_flow::loss::LogCosh::new(vec![0.5; d]);
-        let mut ws = Workspace::new(d);
-        let rng = stdp_flow::rng::trajectory_rng(1, 2, 3, 4);
-        let batch = LaneBatch::new(&loss, &vec![0.0; d], 0.1, [rng], &mut ws);
-        let (n, bytes, align) = LaneBatch::heap_arrays(d);
-        assert_eq!(batch.heap_bytes(), n * bytes);
-        assert_eq!((n, bytes, align), (6, 64 * d, 64));
-        let (n, bytes, _) = Workspace::heap_arrays(d);
-        assert_eq!(ws.heap_bytes(), n * bytes);
-    }
-}
-
 /// Runs `stdp-flow run FILE --quiet --force` under `/usr/bin/time -v` and returns its peak
 /// resident set in bytes, or `None` without GNU time.
 fn measured_peak(file: &Path, out: &Path) -> Option<f64> {

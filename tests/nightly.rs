@@ -10,8 +10,8 @@
 //! from its band edge. Over the 12 runs the false-failure probability is about 1e-4.
 
 use std::path::Path;
-use stdp_flow::analysis::{RunOptions, Silent, run};
 use stdp_flow::experiment::load;
+use stdp_flow::{RunOptions, Silent, run};
 
 fn check(name: &str, seed_offset: u64) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -93,7 +93,7 @@ fn learning_logistic() {
         })
         .unwrap();
         let p = study::prepare(&exp).unwrap();
-        let s = study::run(&p, 0, false, &stdp_flow::run::Silent);
+        let s = study::run(&p, 0, false, &stdp_flow::Silent);
         let f = s.distance_fit.as_ref().and_then(|f| f.fit.as_ref());
         let ci = f.expect("a distance fit").ci95;
         assert!(ci[0] > -1.3 && ci[1] < -0.7, "seed {seed}: slope {ci:?}");

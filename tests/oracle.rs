@@ -7,8 +7,8 @@
 //! 1.6e-6; over the 16 comparisons the false-failure probability is below 3e-5.
 
 use std::path::Path;
-use stdp_flow::analysis::{RunOptions, Silent, run};
 use stdp_flow::experiment::parse;
+use stdp_flow::{RunOptions, Silent, run};
 
 struct OracleRow {
     n: u64,

@@ -1,8 +1,8 @@
 //! Statistical properties of the recursion that the harness must reproduce.
 
 use std::path::Path;
-use stdp_flow::analysis::{Row, RunOptions, Silent, run};
 use stdp_flow::experiment::parse;
+use stdp_flow::{Row, RunOptions, Silent, run};
 
 fn rows(rule: &str, drift: &str, ns: &str, m: u64, seed: u64) -> Vec<Row> {
     let src = format!(

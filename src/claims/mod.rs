@@ -9,7 +9,7 @@ pub use spec::{
     Against, ClaimKind, ClaimSpec, FINITE_N_POINTS, GRID_TERM_POINTS, Metric, SLOPE_POINTS,
 };
 
-use crate::analysis::{FitReport, Row};
+use crate::results::{FitReport, Row};
 use crate::stats::{
     AffineFit, CORRECTED_SLOPE_RANGE, Claim, CorrectedPowerLawFit, Estimate, Verdict, VerdictKind,
     decide, decide_interval, fit_affine, fit_power_law_corrected_within, normal_quantile,

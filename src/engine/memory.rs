@@ -32,7 +32,7 @@ fn vec_bytes<T>(len: usize) -> f64 {
     allocation_bytes(len * std::mem::size_of::<T>(), std::mem::align_of::<T>())
 }
 
-/// Memory of one point in [`run_point`], in bytes, by component, from the engine's own types
+/// Memory of one point in [`super::run_point`], in bytes, by component, from the engine's own types
 /// and layout (resident memory once written, with the allocator's overhead of
 /// [`allocation_bytes`]; the process's own baseline is not included).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -45,13 +45,13 @@ pub struct PointMemory {
     pub checkpoints: usize,
     /// Groups G.
     pub groups: u64,
-    /// The [`LaneBatch`]es, one per [`LANES`] trajectories: the structs (one vector per group)
+    /// The batches, one per [`LANES`] trajectories: the structs (one vector per group)
     /// and their six d x [`LANES`] row arrays. Alive during the simulation only.
     pub batches: f64,
-    /// One [`Workspace`] per group (2 d). Alive during the simulation only.
+    /// One workspace per group (2 d). Alive during the simulation only.
     pub workspaces: f64,
     /// Per-trajectory results (sup_sq, terminal_sq, diverged_at, terminal_theta M x d), written
-    /// in place into the [`PointOutput`].
+    /// in place into the [`super::PointOutput`].
     pub results: f64,
     /// Per group: the path sums (K+1) x d and the counts K+1.
     pub path_sums: f64,
@@ -122,13 +122,13 @@ impl PointMemory {
             + self.small
     }
 
-    /// What the returned [`PointOutput`] holds.
+    /// What the returned [`super::PointOutput`] holds.
     pub fn output(&self) -> f64 {
         self.results + self.path_sums + self.sample_paths + self.flow_path + self.small
     }
 }
 
-/// Peak bytes of [`run_point`] for M trajectories in dimension d with `checkpoints` checkpoints
+/// Peak bytes of [`super::run_point`] for M trajectories in dimension d with `checkpoints` checkpoints
 /// (at least as many updates): [`PointMemory::simulation`].
 pub fn point_bytes(m: u64, d: usize, checkpoints: u64) -> f64 {
     PointMemory::new(m, d, checkpoints, u64::MAX).simulation()

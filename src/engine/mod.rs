@@ -18,7 +18,7 @@ mod memory;
 pub use memory::{PointMemory, allocation_bytes, point_bytes};
 
 /// Number of groups the trajectories are split into (fewer if there are fewer trajectories).
-/// Groups are the unit of parallel work and of the jackknife in [`crate::drift`].
+/// Groups are the unit of parallel work and of the jackknife of the realised drift.
 pub const MAX_GROUPS: u64 = 64;
 
 /// How many of the first trajectories have their paths recorded at the checkpoints.

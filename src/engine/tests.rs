@@ -165,3 +165,19 @@ fn divergence_is_counted_not_averaged() {
         "diverged paths must leave the mean path"
     );
 }
+
+/// The sizes the estimate takes from the engine's types are what a batch and a workspace hold.
+#[test]
+fn heap_arrays_describe_what_a_batch_holds() {
+    for d in [1, 3, 64, 1000] {
+        let loss = crate::loss::LogCosh::new(vec![0.5; d]);
+        let mut ws = Workspace::new(d);
+        let rng = crate::rng::trajectory_rng(1, 2, 3, 4);
+        let batch = LaneBatch::new(&loss, &vec![0.0; d], 0.1, [rng], &mut ws);
+        let (n, bytes, align) = LaneBatch::heap_arrays(d);
+        assert_eq!(batch.heap_bytes(), n * bytes);
+        assert_eq!((n, bytes, align), (6, 64 * d, 64));
+        let (n, bytes, _) = Workspace::heap_arrays(d);
+        assert_eq!(ws.heap_bytes(), n * bytes);
+    }
+}

@@ -57,14 +57,6 @@ impl Spec {
             Spec::Learning(e) => &e.name,
         }
     }
-
-    /// The file it came from.
-    pub fn source(&self) -> &Path {
-        match self {
-            Spec::Convergence(e) => &e.source,
-            Spec::Learning(e) => &e.source,
-        }
-    }
 }
 
 /// Reads and validates a convergence experiment file.

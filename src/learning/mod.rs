@@ -27,13 +27,13 @@ use rand_pcg::Pcg64Mcg;
 /// Step doubling of the flow stops when two successive RK4 results for one sample agree to
 /// |Z_m - Z_2m|^2 <= this times (1 + |Z_2m|^2); the finer result is kept (its error is about 1/16
 /// of the difference for a fourth-order method).
-pub const FLOW_TOLERANCE: f64 = 1e-12;
+pub(crate) const FLOW_TOLERANCE: f64 = 1e-12;
 /// The most RK4 steps per sample.
-pub const MAX_FLOW_SUBSTEPS: u32 = 1 << 16;
+pub(crate) const MAX_FLOW_SUBSTEPS: u32 = 1 << 16;
 
 /// How theta moves on each sample.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Rule {
+pub(crate) enum Rule {
     /// n STDP updates (eq. 3.1) per sample.
     Stdp {
         /// Updates per sample.
@@ -60,7 +60,7 @@ pub enum Rule {
 
 /// Constants shared by the rules.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Setting {
+pub(crate) struct Setting {
     /// Scaling of alpha_n and A_n for `Stdp` and `SingleUpdate`.
     pub scaling: Scaling,
     /// kappa of `Flow` and `Sgd`.
@@ -71,7 +71,7 @@ pub struct Setting {
 
 /// Writes into `order` the permutation of `0..order.len()` seen in epoch `epoch`: a seeded
 /// Fisher-Yates shuffle, redrawn every epoch.
-pub fn epoch_order(order: &mut [usize], epoch: u64, seed: u64) {
+pub(crate) fn epoch_order(order: &mut [usize], epoch: u64, seed: u64) {
     for (i, o) in order.iter_mut().enumerate() {
         *o = i;
     }
@@ -82,7 +82,8 @@ pub fn epoch_order(order: &mut [usize], epoch: u64, seed: u64) {
 }
 
 /// The order in which `count` samples are seen over `epochs` epochs (see [`epoch_order`]).
-pub fn sample_order(count: usize, epochs: usize, seed: u64) -> Vec<usize> {
+#[cfg(test)]
+pub(crate) fn sample_order(count: usize, epochs: usize, seed: u64) -> Vec<usize> {
     let mut out = vec![0; count * epochs];
     for (e, chunk) in out.chunks_mut(count.max(1)).enumerate() {
         epoch_order(chunk, e as u64, seed);
@@ -91,7 +92,7 @@ pub fn sample_order(count: usize, epochs: usize, seed: u64) -> Vec<usize> {
 }
 
 /// One rule's state over a training run: feed it samples with [`Learner::learn`].
-pub struct Learner {
+pub(crate) struct Learner {
     rule: Rule,
     setting: Setting,
     theta: Vec<f64>,
@@ -220,7 +221,7 @@ impl Learner {
 }
 
 /// Scratch vectors of length d for [`stdp_sample`].
-pub struct Buffers<'a> {
+pub(crate) struct Buffers<'a> {
     /// theta + U.
     pub x: &'a mut [f64],
     /// exp(-U) of the current update.
@@ -231,9 +232,9 @@ pub struct Buffers<'a> {
 
 /// Draws U uniform on [-a, a] per coordinate: x = theta + U and e = exp(-U). The random bits are
 /// drawn first, then exp runs in a separate loop that the compiler vectorises, using
-/// [`crate::fastmath::exp`] (within 2 ulp of `f64::exp`) when a <= its range limit.
+/// `fastmath::exp` (within 2 ulp of `f64::exp`) when a <= its range limit.
 #[inline]
-pub fn draw(theta: &[f64], a: f64, rng: &mut Pcg64Mcg, x: &mut [f64], e: &mut [f64]) {
+pub(crate) fn draw(theta: &[f64], a: f64, rng: &mut Pcg64Mcg, x: &mut [f64], e: &mut [f64]) {
     for u in e.iter_mut() {
         *u = symmetric_uniform(rng.next_u64(), a);
     }
@@ -263,8 +264,8 @@ fn update(theta: &mut [f64], delta: f64, e: &[f64], prev_e: &[f64]) {
 
 /// One learning opportunity: n updates of eq. 3.1 on `loss` from theta, in place, with
 /// theta(-1) = theta(0) (docs/model.md section 1). The same recursion as
-/// [`crate::recursion::Trajectory`], without allocation and with the vectorised exp of [`draw`].
-pub fn stdp_sample(
+/// `recursion::Trajectory`, without allocation and with the vectorised exp of [`draw`].
+pub(crate) fn stdp_sample(
     loss: &dyn Loss,
     theta: &mut [f64],
     alpha_n: f64,
@@ -286,7 +287,8 @@ pub fn stdp_sample(
 
 /// Trains from `theta0` over the samples in `order`; `sample(k)` gives L_k. After every sample,
 /// `observe(samples_seen, theta)` is called. Returns the number of loss evaluations used.
-pub fn train(
+#[cfg(test)]
+pub(crate) fn train(
     rule: Rule,
     setting: &Setting,
     theta0: &[f64],

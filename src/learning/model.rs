@@ -82,14 +82,6 @@ impl Model for Network {
     }
 }
 
-/// Mean loss of `model` at theta over the rows of `data`.
-pub fn mean_loss(model: &dyn Model, data: &Dataset, theta: &[f64]) -> f64 {
-    (0..data.len())
-        .map(|i| model.loss(data.row(i), data.y[i]).value(theta))
-        .sum::<f64>()
-        / data.len() as f64
-}
-
 /// Fraction of the rows of `data` that `model` classifies correctly at theta.
 pub fn accuracy(model: &dyn Model, data: &Dataset, theta: &[f64]) -> f64 {
     (0..data.len())

@@ -3,7 +3,7 @@ use crate::fastmath::softplus;
 
 /// Single-sample logistic loss L(theta) = log(1 + exp(-y x.theta)) with label y in {-1, +1}.
 /// Its gradient -y x sigmoid(-y x.theta) is bounded by |x| in every dimension. Values use the
-/// branch-free [`crate::fastmath::softplus`] (within 3 ulp), so the batched form vectorises.
+/// branch-free `fastmath::softplus` (within 3 ulp), so the batched form vectorises.
 #[derive(Clone, Debug)]
 pub struct Logistic {
     x: Vec<f64>,

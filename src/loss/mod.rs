@@ -19,7 +19,9 @@ pub use softmax::{MAX_CLASSES, SoftmaxSample};
 pub const LANES: usize = 8;
 
 /// A built-in loss seen as its concrete type, so the engine can compile its kernel for it
-/// (inlining the batched value into the vectorised step).
+/// (inlining the batched value into the vectorised step). Internal: user losses keep
+/// [`Loss::known`]'s default.
+#[doc(hidden)]
 pub enum Known<'a> {
     /// [`LogCosh`].
     LogCosh(&'a LogCosh),
@@ -46,7 +48,7 @@ pub(crate) fn add_weighted_row(w_i: f64, x: &[f64; LANES], acc: &mut [f64; LANES
 /// every lane at once: L(x) = finish(sum over i of the row terms of x_i), summed in coordinate
 /// order. The built-in losses implement it; `dyn Loss` opts out (`ROWS = false`), and the kernel
 /// then stores x and calls [`Loss::value_lanes`].
-pub trait RowLoss: Loss {
+pub(crate) trait RowLoss: Loss {
     /// Whether [`RowLoss::add_row`] and [`RowLoss::finish`] are implemented.
     const ROWS: bool;
 
@@ -68,7 +70,7 @@ impl RowLoss for dyn Loss + '_ {
 /// [`Loss::value_lanes`] of a [`RowLoss`], row by row (the kernel folds the same sums into its
 /// pass, so both give the same bits).
 #[inline(always)]
-pub fn value_lanes_by_rows<L: RowLoss>(loss: &L, x: &[f64], lanes: usize, out: &mut [f64]) {
+pub(crate) fn value_lanes_by_rows<L: RowLoss>(loss: &L, x: &[f64], lanes: usize, out: &mut [f64]) {
     let mut acc = [0.0; LANES];
     for (i, row) in x[..loss.dim() * LANES]
         .as_chunks::<LANES>()
@@ -137,23 +139,18 @@ pub trait Loss: Send + Sync {
         }
     }
     /// The concrete type, for built-in losses; others keep the default.
+    #[doc(hidden)]
     fn known(&self) -> Known<'_> {
         Known::Other
     }
 }
 
-/// log cosh(z): the branch-free [`crate::fastmath::log_cosh`] (log1p of sinh^2 below |z| = 1,
+/// log cosh(z): the branch-free `fastmath::log_cosh` (log1p of sinh^2 below |z| = 1,
 /// |z| - ln 2 + log1p(exp(-2|z|)) above; the log1p-of-exp form of M. Maechler, "Accurately
 /// computing log(1 - exp(-|a|))", Rmpfr vignette, 2012), so the batched logcosh loss vectorises.
 #[inline(always)]
 pub fn log_cosh(z: f64) -> f64 {
     crate::fastmath::log_cosh(z)
-}
-
-/// softplus(t) = log(1 + exp(t)), computed as max(t, 0) + log1p(exp(-|t|)) (same reference).
-#[inline]
-pub fn softplus(t: f64) -> f64 {
-    t.max(0.0) + (-t.abs()).exp().ln_1p()
 }
 
 /// The logistic function 1 / (1 + exp(-t)), evaluated without overflow for either sign of t.
@@ -318,9 +315,9 @@ pub(crate) mod tests {
             );
         }
         assert!((log_cosh(800.0) - (800.0 - std::f64::consts::LN_2)).abs() < 1e-12);
-        assert!((softplus(-800.0) - 0.0).abs() < 1e-300);
-        assert_eq!(softplus(800.0), 800.0);
-        assert!((softplus(0.0) - std::f64::consts::LN_2).abs() < 1e-16);
+        assert!((crate::fastmath::softplus(-800.0) - 0.0).abs() < 1e-300);
+        assert_eq!(crate::fastmath::softplus(800.0), 800.0);
+        assert!((crate::fastmath::softplus(0.0) - std::f64::consts::LN_2).abs() < 1e-16);
         assert_eq!(sigmoid(-800.0), (-800f64).exp());
         assert_eq!(sigmoid(800.0), 1.0);
     }

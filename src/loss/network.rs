@@ -2,7 +2,7 @@ use super::Loss;
 use crate::rng::{splitmix64, trajectory_rng};
 use rand::Rng;
 
-/// |w| = exp(theta), with theta clamped to the range of [`crate::fastmath::exp`].
+/// |w| = exp(theta), with theta clamped to the range of `fastmath::exp`.
 #[inline(always)]
 fn weight(theta: f64) -> f64 {
     crate::fastmath::exp(theta.clamp(-crate::fastmath::EXP_LIMIT, crate::fastmath::EXP_LIMIT))
@@ -54,11 +54,6 @@ impl Network {
         self.signs.len()
     }
 
-    /// The fixed signs s_e.
-    pub fn signs(&self) -> &[f64] {
-        &self.signs
-    }
-
     /// The loss of one sample with features x (length p) and class y < c.
     pub fn sample(&self, x: &[f64], y: usize) -> NetworkSample<'_> {
         assert!(x.len() == self.p && y < self.c);
@@ -70,7 +65,7 @@ impl Network {
     }
 
     /// Output scores and hidden activations at theta. The weights s_e exp(theta_e) use the
-    /// branch-free [`crate::fastmath::exp`] (within 2 ulp; theta clamped to its range +-700),
+    /// branch-free `fastmath::exp` (within 2 ulp; theta clamped to its range +-700),
     /// and the input-hidden loop runs along contiguous rows so that it vectorises.
     fn forward(&self, theta: &[f64], x: &[f64], hidden: &mut [f64], out: &mut [f64]) {
         let (p, h, c) = (self.p, self.h, self.c);
@@ -134,6 +129,7 @@ pub struct NetworkSample<'a> {
 
 impl NetworkSample<'_> {
     /// The same loss owning its network (for `Box<dyn Loss>` outliving the borrow).
+    #[cfg(test)]
     pub fn to_owned_loss(&self) -> NetworkSample<'static> {
         NetworkSample {
             net: std::borrow::Cow::Owned(self.net.as_ref().clone()),

@@ -16,6 +16,7 @@ impl Quadratic {
     }
 
     /// The exact gradient flow at time t from `theta0` with drift constant kappa.
+    #[cfg(test)]
     pub fn exact_flow(&self, theta0: &[f64], kappa: f64, t: f64, out: &mut [f64]) {
         for i in 0..self.center.len() {
             let c = self.center[i];
