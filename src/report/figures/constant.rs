@@ -1,13 +1,14 @@
 //! `constant_vs_n`: n times the measured errors against n, with the limits predicted by the
 //! fluctuation limit (docs/model.md section 5) as horizontal lines.
 
-use super::figures::{
-    Band, Curve, Dash, LogLog, P, PALETTE, Points, Pt, SHAPES, bounds, cell_rows, cell_text,
-    distinct, experiment_line, main_cell, short, sorted, write,
-};
+use super::{cell_note, cell_rows, distinct, main_cell, sorted};
 use crate::analysis::{Row, Summary};
 use crate::error::Error;
 use crate::experiment::Metric;
+use crate::report::format::short;
+use crate::report::plot::{
+    Band, Curve, Dash, LogLog, P, PALETTE, Points, Pt, SHAPES, bounds, write,
+};
 use plotters::style::{Color, RGBColor};
 use std::path::Path;
 
@@ -15,7 +16,7 @@ use std::path::Path;
 /// predicted limits trace P(T) and E sup |V|^2 (with its Monte Carlo band), and the fitted
 /// a - b n^(-1/2) of a constant claim on the sup; in a dimension sweep, the claim's metric per d.
 /// Returns `false` when no row has a prediction.
-pub fn constant_vs_n(summary: &Summary, dir: &Path) -> Result<bool, Error> {
+pub(super) fn constant_vs_n(summary: &Summary, dir: &Path) -> Result<bool, Error> {
     write(constant_figure(summary), dir, "constant_vs_n")
 }
 
@@ -40,10 +41,12 @@ fn predicted(r: &Row, m: Metric) -> Option<(f64, f64)> {
     }
 }
 
+/// A horizontal line at y over [x0, x1].
 fn hline(y: f64, x0: f64, x1: f64) -> Vec<P> {
     vec![(x0, y), (x1, y)]
 }
 
+/// One series per dimension and metric, each with its predicted limit and finite-n fit.
 fn constant_figure(s: &Summary) -> Option<LogLog> {
     let cell = main_cell(s)?;
     let rows: Vec<&Row> = cell_rows(s, cell)
@@ -58,11 +61,7 @@ fn constant_figure(s: &Summary) -> Option<LogLog> {
         vec![Metric::TerminalSqError, Metric::SupSqError]
     };
     let (x0, x1) = bounds(rows.iter().map(|r| r.n as f64))?;
-    let mut notes = vec![format!(
-        "{} ({})",
-        experiment_line(s),
-        cell_text(cell.0, cell.1)
-    )];
+    let mut notes = vec![cell_note(s, cell)];
     if let Some(v) = &s.verdict
         && claim.is_some()
     {
