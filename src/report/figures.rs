@@ -13,7 +13,7 @@ mod phase;
 mod tests;
 
 use super::format::{short, slope_text, tick};
-use super::plot::{self, Band, Curve, Dash, Draw, Points, Pt, bounds, draw_each, wedge};
+use super::plot::{self, Band, Curve, Dash, Draw, Points, Pt, bounds, draw_each, formula, wedge};
 use crate::analysis::{FitReport, Row, Summary};
 use crate::error::Error;
 use crate::experiment::{ClaimKind, Metric};
@@ -90,7 +90,10 @@ fn fit_curve(f: &FitReport, color: RGBColor, label: String) -> Option<Curve> {
         None => vec![(x0, f.fit.predict(x0)), (x1, f.fit.predict(x1))],
     };
     let label = if f.corrected.is_some() {
-        label.replace("power-law fit", "fit n^s (a - b n^(-1/2))")
+        label.replace(
+            "power-law fit",
+            &format!("fit {}", formula("n^s (a - b n^(-1/2))")),
+        )
     } else {
         label
     };
@@ -108,7 +111,10 @@ fn fit_curve(f: &FitReport, color: RGBColor, label: String) -> Option<Curve> {
 fn fit_range(f: &FitReport, series: Option<&Points>, x: &str) -> String {
     match (bounds(f.x.iter().copied()), series) {
         (Some((a, b)), Some(s)) if f.x.len() < s.pts.len() => {
-            format!(", over {} ≤ {x} ≤ {}", tick(a), tick(b))
+            format!(
+                ", over {}",
+                formula(&format!("{} ≤ {x} ≤ {}", tick(a), tick(b)))
+            )
         }
         _ => String::new(),
     }
@@ -126,9 +132,8 @@ fn claim_band(f: &FitReport) -> Option<Band> {
     }
     Some(Band {
         label: format!(
-            "claimed slope {} ± {} through the fit at the middle",
-            short(slope),
-            short(c.tolerance)
+            "claimed slope {} through the fit at the middle",
+            formula(&format!("{} ± {}", short(slope), short(c.tolerance)))
         ),
         polygons: wedge(anchor, slope, c.tolerance, x0, x1),
         color: RGBColor(44, 160, 44).mix(0.18),

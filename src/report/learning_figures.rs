@@ -50,8 +50,8 @@ fn baseline_entry(b: f64) -> Entry {
     }
 }
 
-/// How a run is drawn: STDP on a light-to-dark blue ramp by n, the other rules in their own
-/// colours and dashes.
+/// How a run is drawn: STDP in viridis steps by n (dark purple to green), the other rules in
+/// their own colours and dashes.
 #[derive(Clone, Copy, Debug)]
 struct Style {
     color: RGBColor,
@@ -105,30 +105,56 @@ fn styles(runs: &[RunRecord]) -> Vec<Style> {
         .collect()
 }
 
-/// The `i`-th of `count` STDP runs (by increasing n), from light to dark blue.
+/// Viridis at 0, 0.1, ..., 1 (matplotlib's), a sequential ramp from dark purple to yellow.
+const VIRIDIS: [[f64; 3]; 11] = [
+    [68.0, 1.0, 84.0],
+    [72.0, 36.0, 117.0],
+    [65.0, 68.0, 135.0],
+    [53.0, 95.0, 141.0],
+    [42.0, 120.0, 142.0],
+    [33.0, 145.0, 140.0],
+    [34.0, 168.0, 132.0],
+    [68.0, 191.0, 112.0],
+    [122.0, 209.0, 81.0],
+    [189.0, 223.0, 38.0],
+    [253.0, 231.0, 37.0],
+];
+
+/// The last point of viridis used: beyond it the yellows are too light on white.
+const VIRIDIS_END: f64 = 0.8;
+
+/// Viridis at t in [0, 1].
+fn viridis(t: f64) -> RGBColor {
+    let u = t.clamp(0.0, 1.0) * 10.0;
+    let k = (u.floor() as usize).min(9);
+    let f = u - k as f64;
+    let mix = |c: usize| (VIRIDIS[k][c] + f * (VIRIDIS[k + 1][c] - VIRIDIS[k][c])).round() as u8;
+    RGBColor(mix(0), mix(1), mix(2))
+}
+
+/// The `i`-th of `count` STDP runs (by increasing n): evenly spaced steps of viridis from dark
+/// purple (the smallest n) to green, so that neighbouring n differ in hue and lightness.
 fn stdp_style(i: usize, count: usize) -> Style {
-    const LIGHT: [f64; 3] = [107.0, 174.0, 214.0];
-    const DARK: [f64; 3] = [8.0, 48.0, 107.0];
     let t = if count > 1 {
-        i as f64 / (count - 1) as f64
+        VIRIDIS_END * i as f64 / (count - 1) as f64
     } else {
-        1.0
+        0.0
     };
-    let mix = |k: usize| (LIGHT[k] + t * (DARK[k] - LIGHT[k])).round() as u8;
     Style {
-        color: RGBColor(mix(0), mix(1), mix(2)),
+        color: viridis(t),
         dash: Dash::Solid,
         width: 2,
     }
 }
 
-/// The `k`-th single-update run (from 1): green, purple, brown, alternately solid and dashed.
+/// The `k`-th single-update run (from 1): pink, brown, olive (none of them in viridis),
+/// alternately solid and dashed.
 fn single_update_style(k: usize) -> Style {
     Style {
         color: [
-            RGBColor(44, 160, 44),
-            RGBColor(148, 103, 189),
+            RGBColor(227, 119, 194),
             RGBColor(140, 86, 75),
+            RGBColor(188, 189, 34),
         ][(k - 1) % 3],
         dash: if k % 2 == 1 {
             Dash::Solid

@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::experiment::Metric;
 use crate::report::format::short;
 use crate::report::plot::{
-    Band, Curve, Dash, LogLog, P, PALETTE, Points, Pt, SHAPES, bounds, write,
+    Band, Curve, Dash, LogLog, P, PALETTE, Points, Pt, SHAPES, bounds, formula, write,
 };
 use plotters::style::{Color, RGBColor};
 use std::path::Path;
@@ -78,12 +78,12 @@ fn constant_figure(s: &Summary) -> Option<LogLog> {
         for &m in &metrics {
             let at_d: Vec<&Row> = rows.iter().copied().filter(|r| r.dim == d).collect();
             let color = PALETTE[series % 8];
-            let name = match m {
+            let name = formula(match m {
                 Metric::SupSqError => "n E sup |Zⁿ − Z|²",
                 _ => "n E |Zⁿ(T) − Z(T)|²",
-            };
+            });
             let tag = if dims.len() > 1 {
-                format!(" (d = {d})")
+                format!(" ({})", formula(&format!("d = {d}")))
             } else {
                 String::new()
             };
@@ -119,7 +119,10 @@ fn add_prediction(
         _ => "trace P(T)",
     };
     fig.curves.push(Curve {
-        label: Some(format!("predicted {what} = {}{tag}", short(y))),
+        label: Some(format!(
+            "predicted {}{tag}",
+            formula(&format!("{what} = {}", short(y)))
+        )),
         pts: hline(y, x0, x1),
         color: color.mix(0.9),
         width: 2,
@@ -129,7 +132,7 @@ fn add_prediction(
     if se > 0.0 {
         let (lo, hi) = (y - 1.96 * se, y + 1.96 * se);
         fig.bands.push(Band {
-            label: format!("{what}: Monte Carlo 95% band"),
+            label: format!("{}: Monte Carlo 95% band", formula(what)),
             polygons: vec![vec![(x0, lo), (x1, lo), (x1, hi), (x0, hi)]],
             color: color.mix(0.15),
         });
@@ -164,9 +167,13 @@ fn add_finite_n_fit(
         .collect();
     fig.curves.push(Curve {
         label: Some(format!(
-            "fit a − b n^(−1/2), a = {} ± {}",
-            short(fit.intercept.mean),
-            short(fit.intercept.std_error)
+            "fit {}, {}",
+            formula("a − b n^(−1/2)"),
+            formula(&format!(
+                "a = {} ± {}",
+                short(fit.intercept.mean),
+                short(fit.intercept.std_error)
+            ))
         )),
         pts,
         color: color.mix(0.6),

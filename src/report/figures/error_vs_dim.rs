@@ -7,7 +7,9 @@ use super::{
 use crate::analysis::{Row, Summary};
 use crate::error::Error;
 use crate::experiment::{Against, Metric};
-use crate::report::plot::{Curve, Dash, LogLog, PALETTE, Points, SHAPES, power_line, write};
+use crate::report::plot::{
+    Curve, Dash, LogLog, PALETTE, Points, SHAPES, formula, power_line, write,
+};
 use plotters::style::{Color, RGBColor};
 use std::path::Path;
 
@@ -49,7 +51,8 @@ fn error_vs_dim_figure(s: &Summary) -> Option<LogLog> {
     let main = ns.iter().position(|&n| n == main_n).unwrap_or(0);
     if let Some(f) = fit {
         let label = format!(
-            "power-law fit, n = {main_n}{}",
+            "power-law fit, {}{}",
+            formula(&format!("n = {main_n}")),
             fit_range(f, fig.points.get(main), "d")
         );
         fig.curves.extend(fit_curve(f, PALETTE[main % 8], label));
@@ -86,7 +89,10 @@ fn add_linear_reference(fig: &mut LogLog, main: usize, main_n: u64) {
         series.and_then(|p| p.pts.last()),
     ) {
         fig.curves.push(Curve {
-            label: Some(format!("slope +1 (reference, from n = {main_n})")),
+            label: Some(format!(
+                "slope +1 (reference, from {})",
+                formula(&format!("n = {main_n}"))
+            )),
             pts: power_line((a.x, a.y), 1.0, a.x, x1.x),
             color: RGBColor(60, 60, 60).to_rgba(),
             width: 2,

@@ -9,7 +9,7 @@ use crate::analysis::{FitReport, Row, Summary};
 use crate::error::Error;
 use crate::experiment::{Against, Metric};
 use crate::report::plot::{
-    Curve, Dash, LogLog, P, PALETTE, Points, Pt, SHAPES, Shape, power_line, write,
+    Curve, Dash, LogLog, P, PALETTE, Points, Pt, SHAPES, Shape, formula, power_line, write,
 };
 use plotters::style::{Color, RGBColor};
 use std::path::Path;
@@ -66,7 +66,7 @@ fn error_vs_n_figure(s: &Summary) -> Option<LogLog> {
     let main = dims.iter().position(|&d| d == main_dim).unwrap_or(0);
     if let Some(f) = fit {
         let mut label = if dims.len() > 1 {
-            format!("power-law fit, d = {main_dim}")
+            format!("power-law fit, {}", formula(&format!("d = {main_dim}")))
         } else {
             "power-law fit".to_string()
         };
@@ -87,7 +87,7 @@ fn dim_series(rows: &[&Row], dims: &[usize], metric: Metric) -> Vec<Points> {
             label: if several {
                 format!("d = {d}")
             } else {
-                format!("mean ± 95% CI (d = {d})")
+                format!("mean ± 95% CI ({})", formula(&format!("d = {d}")))
             },
             color: PALETTE[i % 8],
             shape: SHAPES[i % 5],
@@ -152,14 +152,14 @@ fn bias_variance_figure(s: &Summary) -> Option<LogLog> {
         "squared distance at T",
     );
     fig.points.push(Points {
-        label: "bias² |mean θ(T) − Z(T)|² (plug-in)".into(),
+        label: format!("bias² {} (plug-in)", formula("|mean θ(T) − Z(T)|²")),
         color: PALETTE[3],
         shape: Shape::Circle,
         pts: series(&|r| r.terminal_bias_sq),
         connect: true,
     });
     fig.points.push(Points {
-        label: "variance Σᵢ Var θᵢ(T)".into(),
+        label: format!("variance {}", formula("Σᵢ Var θᵢ(T)")),
         color: PALETTE[0],
         shape: Shape::Square,
         pts: series(&|r| r.terminal_variance),

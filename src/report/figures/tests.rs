@@ -244,3 +244,29 @@ fn unwritable_folder_is_an_io_error() {
     assert!(matches!(err, Error::Io { .. }), "{err}");
     std::fs::remove_file(&file).expect("clean up");
 }
+
+#[test]
+fn paths_say_when_every_trajectory_diverged() {
+    let mut s = summary();
+    for p in &mut s.paths {
+        p.dim = 2;
+    }
+    for r in s.rows.iter_mut().filter(|r| r.dim == 2 && r.n == 100) {
+        r.diverged = r.trajectories;
+    }
+    for r in s.rows.iter_mut().filter(|r| r.dim == 2 && r.n == 3162) {
+        r.diverged = 7;
+    }
+    let dir = scratch("diverged");
+    draw_all(&s, &dir).expect("draw");
+    let svg = std::fs::read_to_string(dir.join("paths.svg")).expect("paths.svg");
+    assert!(
+        svg.contains("all 400 trajectories diverged"),
+        "no note of divergence"
+    );
+    assert!(
+        svg.contains("7 of 400 trajectories diverged"),
+        "no note of partial divergence"
+    );
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}

@@ -44,6 +44,9 @@ struct CurvesFigure {
     loss: Axis,
 }
 
+/// The opacity of a run's 95% band: light, so that overlapping bands do not hide the curves.
+const BAND: f64 = 0.09;
+
 /// A series' points on one panel.
 type Values = fn(&Series) -> &Vec<(f64, Estimate)>;
 
@@ -190,7 +193,7 @@ impl CurvesFigure {
             let polygon: Vec<P> = upper.chain(lower).collect();
             let clipped = clip_polygon(x, y, &polygon);
             if pts.len() >= 2 && clipped.len() >= 3 {
-                plot.draw(&Polygon::new(clipped, s.style.color.mix(0.15).filled()))
+                plot.draw(&Polygon::new(clipped, s.style.color.mix(BAND).filled()))
                     .map_err(msg)?;
             }
         }
@@ -216,7 +219,7 @@ impl CurvesFigure {
             text: t.clone(),
         }));
         entries.push(Entry {
-            glyph: Glyph::Patch(RGBColor(90, 90, 90).mix(0.18)),
+            glyph: Glyph::Patch(RGBColor(90, 90, 90).mix(2.0 * BAND)),
             text: "shaded: 95% CI over replicates".into(),
         });
         entries.extend(self.baseline.map(baseline_entry));

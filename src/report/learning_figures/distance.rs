@@ -6,7 +6,8 @@ use crate::experiment::learning::DistanceClaim;
 use crate::learning::study::{DistanceFit, LearningSummary};
 use crate::report::format::{short, slope_text, tick};
 use crate::report::plot::{
-    Band, Curve, Dash, Figure, LogLog, PALETTE, Points, Pt, Shape, bounds, power_line, wedge, write,
+    Band, Curve, Dash, Figure, LogLog, PALETTE, Points, Pt, Shape, bounds, formula, power_line,
+    wedge, write,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -107,7 +108,10 @@ fn distance_figure(s: &LearningSummary) -> Option<Wrapped> {
         "E supₖ |θ_stdp − θ_flow|²  (mean, 95% CI)",
     );
     fig.points.push(Points {
-        label: "STDP against the flow on the same sample order (mean ± 95% CI)".into(),
+        label: format!(
+            "STDP against the flow on the same sample order {}",
+            formula("(mean ± 95% CI)")
+        ),
         color: PALETTE[0],
         shape: Shape::Circle,
         pts: inside,
@@ -115,7 +119,10 @@ fn distance_figure(s: &LearningSummary) -> Option<Wrapped> {
     });
     if let Some(f) = from {
         fig.points.push(Points {
-            label: format!("outside the fit range (n < {})", tick(f)),
+            label: format!(
+                "outside the fit range ({})",
+                formula(&format!("n < {}", tick(f)))
+            ),
             color: RGBColor(200, 200, 200),
             shape: Shape::Circle,
             pts: outside,
@@ -137,10 +144,9 @@ fn add_fit(fig: &mut LogLog, f: &DistanceFit, claim: Option<&DistanceClaim>) {
     };
     fig.curves.push(Curve {
         label: Some(format!(
-            "power-law fit over {} ≤ n ≤ {}: slope {}",
-            tick(x0),
-            tick(x1),
-            slope_text(fit)
+            "power-law fit over {}: slope {}",
+            formula(&format!("{} ≤ n ≤ {}", tick(x0), tick(x1))),
+            formula(&slope_text(fit))
         )),
         pts: vec![(x0, fit.predict(x0)), (x1, fit.predict(x1))],
         color: PALETTE[0].to_rgba(),
@@ -155,9 +161,9 @@ fn add_fit(fig: &mut LogLog, f: &DistanceFit, claim: Option<&DistanceClaim>) {
     let green = RGBColor(44, 160, 44);
     fig.curves.push(Curve {
         label: Some(format!(
-            "claimed slope {} through the fit at n = {}",
+            "claimed slope {} through the fit at {}",
             short(c.slope),
-            tick(x1)
+            formula(&format!("n = {}", tick(x1)))
         )),
         pts: power_line(anchor, c.slope, x0, x1),
         color: green.mix(0.9),
@@ -167,7 +173,10 @@ fn add_fit(fig: &mut LogLog, f: &DistanceFit, claim: Option<&DistanceClaim>) {
     });
     if c.tolerance > 0.0 {
         fig.bands.push(Band {
-            label: format!("claimed slope ± {} (tolerance)", short(c.tolerance)),
+            label: format!(
+                "claimed slope {} (tolerance)",
+                formula(&format!("± {}", short(c.tolerance)))
+            ),
             polygons: wedge(anchor, c.slope, c.tolerance, x0, x1)
                 .into_iter()
                 .take(1)

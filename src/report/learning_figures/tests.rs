@@ -248,7 +248,7 @@ fn missing_data_is_skipped() {
 }
 
 #[test]
-fn stdp_ramps_from_light_to_dark() {
+fn stdp_steps_from_dark_to_light_and_differ() {
     let s = summary();
     let st = styles(&s.runs);
     let stdp: Vec<RGBColor> = s
@@ -258,8 +258,14 @@ fn stdp_ramps_from_light_to_dark() {
         .filter(|(r, _)| r.rule == "stdp")
         .map(|(_, s)| s.color)
         .collect();
-    let lum = |c: &RGBColor| u32::from(c.0) + u32::from(c.1) + u32::from(c.2);
-    assert!(stdp.windows(2).all(|w| lum(&w[0]) > lum(&w[1])));
+    let lum =
+        |c: &RGBColor| 0.299 * f64::from(c.0) + 0.587 * f64::from(c.1) + 0.114 * f64::from(c.2);
+    let dist = |a: &RGBColor, b: &RGBColor| {
+        let d = |x: u8, y: u8| (f64::from(x) - f64::from(y)).powi(2);
+        (d(a.0, b.0) + d(a.1, b.1) + d(a.2, b.2)).sqrt()
+    };
+    assert!(stdp.windows(2).all(|w| lum(&w[0]) < lum(&w[1])));
+    assert!(stdp.windows(2).all(|w| dist(&w[0], &w[1]) > 40.0));
     let flow = st[s.runs.iter().position(|r| r.rule == "flow").unwrap()];
     assert_eq!(flow.dash, Dash::Dashed);
 }

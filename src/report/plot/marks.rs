@@ -62,6 +62,8 @@ pub(in crate::report) enum Glyph {
     },
     /// A filled, outlined rectangle (a band or a cell colour).
     Patch(RGBAColor),
+    /// A patch of the colour with diagonal hatching.
+    Hatched(RGBAColor),
     Letter(&'static str),
 }
 
@@ -129,6 +131,51 @@ fn outline(shape: Shape, r: i32) -> Vec<(i32, i32)> {
     }
 }
 
+/// The marker with a white halo 3 pixels wide, to stand out on any fill.
+pub(in crate::report) fn marker_halo<DB: DrawingBackend, CT: CoordTranslate>(
+    area: &DrawingArea<DB, CT>,
+    at: CT::From,
+    shape: Shape,
+    color: RGBAColor,
+    r: i32,
+) -> Result<(), String>
+where
+    CT::From: Clone,
+{
+    let halo = if shape == Shape::Circle {
+        let e = EmptyElement::at(at.clone()) + Circle::new((0, 0), r + 3, WHITE.filled());
+        area.draw(&e)
+    } else {
+        let e = EmptyElement::at(at.clone()) + Polygon::new(outline(shape, r + 3), WHITE.filled());
+        area.draw(&e)
+    };
+    halo.map_err(msg)?;
+    marker(area, at, shape, color, r)
+}
+
+/// Diagonal hatching ("/", every `spacing` pixels) over the `w` x `h` pixel rectangle whose
+/// top-left corner is at `corner`.
+pub(in crate::report) fn hatch<DB: DrawingBackend, CT: CoordTranslate>(
+    area: &DrawingArea<DB, CT>,
+    corner: CT::From,
+    (w, h): (i32, i32),
+    spacing: i32,
+    style: ShapeStyle,
+) -> Result<(), String>
+where
+    CT::From: Clone,
+{
+    let mut k = spacing / 2;
+    while k < w + h {
+        let from = ((k - h).max(0), k.min(h));
+        let to = (k.min(w), (k - w).max(0));
+        let e = EmptyElement::at(corner.clone()) + PathElement::new(vec![from, to], style);
+        area.draw(&e).map_err(msg)?;
+        k += spacing;
+    }
+    Ok(())
+}
+
 /// A filled marker of radius `r` pixels at `at`, outlined in dark grey.
 pub(in crate::report) fn marker<DB: DrawingBackend, CT: CoordTranslate>(
     area: &DrawingArea<DB, CT>,
@@ -192,6 +239,10 @@ pub(in crate::report) fn draw_glyph<DB: DrawingBackend>(
                 stroke(BLACK.mix(0.3), 1),
             ))
             .map_err(msg)
+        }
+        Glyph::Hatched(color) => {
+            draw_glyph(area, &Glyph::Patch(*color), x, y, w)?;
+            hatch(area, (x, y - 8), (w, 16), 6, stroke(BLACK.mix(0.45), 1))
         }
         Glyph::Letter(t) => {
             let style = text(17.0).pos(Pos::new(HPos::Center, VPos::Center));

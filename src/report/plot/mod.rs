@@ -12,9 +12,10 @@ pub(in crate::report) use axis::{Axis, Chart, bounds, chart};
 pub(in crate::report) use clip::{P, clip_polygon, clip_polyline};
 pub(in crate::report) use loglog::{Band, Curve, LogLog, Points, Pt, power_line, wedge};
 pub(in crate::report) use marks::{
-    Dash, Entry, Glyph, PALETTE, SHAPES, Shape, draw_glyph, legend, marker, path, stroke,
+    Dash, Entry, Glyph, PALETTE, SHAPES, Shape, draw_glyph, hatch, legend, marker, marker_halo,
+    path, stroke,
 };
-pub(in crate::report) use text::{experiment_line, header, text, width_of, wrap};
+pub(in crate::report) use text::{experiment_line, formula, header, text, width_of, wrap};
 
 use crate::error::Error;
 use plotters::coord::Shift;

@@ -69,23 +69,33 @@ fn fit_line<DB: DrawingBackend>(
     Ok((style, out))
 }
 
-/// `s` broken into lines of at most `max` pixels, at spaces only.
+/// A space that [`wrap`] never breaks at; it is drawn as a plain space.
+const GLUE: char = '\u{a0}';
+
+/// A formula for a label: its spaces made unbreakable, so that [`wrap`] keeps it on one line.
+pub(in crate::report) fn formula(s: &str) -> String {
+    s.replace(' ', &GLUE.to_string())
+}
+
+/// `s` broken into lines of at most `max` pixels, at spaces only (never inside a [`formula`]).
 pub(in crate::report) fn wrap<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     s: &str,
     style: &TextStyle,
     max: u32,
 ) -> Result<Vec<String>, String> {
+    let plain = |t: &str| t.replace(GLUE, " ");
     let mut lines = Vec::new();
     let mut line = String::new();
-    for word in s.split_whitespace() {
+    let words = s.split(|c: char| c.is_whitespace() && c != GLUE);
+    for word in words.filter(|w| !w.is_empty()).map(plain) {
         let candidate = if line.is_empty() {
-            word.to_string()
+            word.clone()
         } else {
             format!("{line} {word}")
         };
         if !line.is_empty() && width_of(area, &candidate, style)? > max {
-            lines.push(std::mem::replace(&mut line, word.to_string()));
+            lines.push(std::mem::replace(&mut line, word));
         } else {
             line = candidate;
         }
