@@ -1,5 +1,6 @@
 //! `results/REPORT.md`: the verdict table, then each experiment's evidence and figures.
 
+use super::format::{fmt_ci, fmt_ci4, sci, sig};
 use crate::analysis::{FitReport, Summary};
 use crate::claims::{ConstantPoint, ConstantReport};
 use crate::experiment::{Against, ClaimKind, ClaimSpec, Metric};
@@ -205,23 +206,6 @@ fn constant_text(k: &ConstantReport) -> String {
     )
 }
 
-/// Four significant digits.
-fn sig(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return format!("{x}");
-    }
-    let digits = (3 - x.abs().log10().floor() as i32).clamp(0, 12) as usize;
-    format!("{x:.digits$}")
-}
-
-fn fmt_ci(c: [f64; 2]) -> String {
-    format!("[{:.3}, {:.3}]", c[0], c[1])
-}
-
-fn fmt_ci4(c: [f64; 2]) -> String {
-    format!("[{:.4}, {:.4}]", c[0], c[1])
-}
-
 /// The verdict table for a terminal: one line per claim with the experiment, the verdict, the
 /// expectation and what the verdict rests on, cut to `width` characters (the full table is in
 /// REPORT.md).
@@ -380,10 +364,6 @@ pub fn verdict_table(entries: &[Entry], learning: &[LearningEntry]) -> String {
         }
     }
     t
-}
-
-fn sci(x: Option<f64>) -> String {
-    x.map_or("-".into(), |v| format!("{v:.3e}"))
 }
 
 /// The whole report.

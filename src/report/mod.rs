@@ -2,14 +2,15 @@
 //! written atomically (a temporary file in the same folder, then a rename).
 
 #[cfg(feature = "figures")]
-mod constant_figures;
-#[cfg(feature = "figures")]
 pub mod figures;
+mod format;
 pub mod learning;
 #[cfg(feature = "figures")]
 pub mod learning_figures;
 pub mod markdown;
 pub mod outdir;
+#[cfg(feature = "figures")]
+mod plot;
 
 use crate::analysis::Summary;
 use crate::error::Error;

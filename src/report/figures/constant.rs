@@ -1,13 +1,14 @@
 //! `constant_vs_n`: n times the measured errors against n, with the limits predicted by the
 //! fluctuation limit (docs/model.md section 5) as horizontal lines.
 
-use super::figures::{
-    Band, Curve, Dash, LogLog, P, PALETTE, Points, Pt, SHAPES, bounds, cell_rows, cell_text,
-    distinct, experiment_line, main_cell, short, sorted, write,
-};
+use super::{cell_note, cell_rows, distinct, main_cell, sorted};
 use crate::analysis::{Row, Summary};
 use crate::error::Error;
 use crate::experiment::Metric;
+use crate::report::format::short;
+use crate::report::plot::{
+    Band, Curve, Dash, LogLog, P, PALETTE, Points, Pt, SHAPES, bounds, formula, write,
+};
 use plotters::style::{Color, RGBColor};
 use std::path::Path;
 
@@ -15,7 +16,7 @@ use std::path::Path;
 /// predicted limits trace P(T) and E sup |V|^2 (with its Monte Carlo band), and the fitted
 /// a - b n^(-1/2) of a constant claim on the sup; in a dimension sweep, the claim's metric per d.
 /// Returns `false` when no row has a prediction.
-pub fn constant_vs_n(summary: &Summary, dir: &Path) -> Result<bool, Error> {
+pub(super) fn constant_vs_n(summary: &Summary, dir: &Path) -> Result<bool, Error> {
     write(constant_figure(summary), dir, "constant_vs_n")
 }
 
@@ -40,10 +41,12 @@ fn predicted(r: &Row, m: Metric) -> Option<(f64, f64)> {
     }
 }
 
+/// A horizontal line at y over [x0, x1].
 fn hline(y: f64, x0: f64, x1: f64) -> Vec<P> {
     vec![(x0, y), (x1, y)]
 }
 
+/// One series per dimension and metric, each with its predicted limit and finite-n fit.
 fn constant_figure(s: &Summary) -> Option<LogLog> {
     let cell = main_cell(s)?;
     let rows: Vec<&Row> = cell_rows(s, cell)
@@ -58,11 +61,7 @@ fn constant_figure(s: &Summary) -> Option<LogLog> {
         vec![Metric::TerminalSqError, Metric::SupSqError]
     };
     let (x0, x1) = bounds(rows.iter().map(|r| r.n as f64))?;
-    let mut notes = vec![format!(
-        "{} ({})",
-        experiment_line(s),
-        cell_text(cell.0, cell.1)
-    )];
+    let mut notes = vec![cell_note(s, cell)];
     if let Some(v) = &s.verdict
         && claim.is_some()
     {
@@ -79,12 +78,12 @@ fn constant_figure(s: &Summary) -> Option<LogLog> {
         for &m in &metrics {
             let at_d: Vec<&Row> = rows.iter().copied().filter(|r| r.dim == d).collect();
             let color = PALETTE[series % 8];
-            let name = match m {
+            let name = formula(match m {
                 Metric::SupSqError => "n E sup |Zⁿ − Z|²",
                 _ => "n E |Zⁿ(T) − Z(T)|²",
-            };
+            });
             let tag = if dims.len() > 1 {
-                format!(" (d = {d})")
+                format!(" ({})", formula(&format!("d = {d}")))
             } else {
                 String::new()
             };
@@ -120,7 +119,10 @@ fn add_prediction(
         _ => "trace P(T)",
     };
     fig.curves.push(Curve {
-        label: Some(format!("predicted {what} = {}{tag}", short(y))),
+        label: Some(format!(
+            "predicted {}{tag}",
+            formula(&format!("{what} = {}", short(y)))
+        )),
         pts: hline(y, x0, x1),
         color: color.mix(0.9),
         width: 2,
@@ -130,7 +132,7 @@ fn add_prediction(
     if se > 0.0 {
         let (lo, hi) = (y - 1.96 * se, y + 1.96 * se);
         fig.bands.push(Band {
-            label: format!("{what}: Monte Carlo 95% band"),
+            label: format!("{}: Monte Carlo 95% band", formula(what)),
             polygons: vec![vec![(x0, lo), (x1, lo), (x1, hi), (x0, hi)]],
             color: color.mix(0.15),
         });
@@ -165,9 +167,13 @@ fn add_finite_n_fit(
         .collect();
     fig.curves.push(Curve {
         label: Some(format!(
-            "fit a − b n^(−1/2), a = {} ± {}",
-            short(fit.intercept.mean),
-            short(fit.intercept.std_error)
+            "fit {}, {}",
+            formula("a − b n^(−1/2)"),
+            formula(&format!(
+                "a = {} ± {}",
+                short(fit.intercept.mean),
+                short(fit.intercept.std_error)
+            ))
         )),
         pts,
         color: color.mix(0.6),
