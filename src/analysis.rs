@@ -4,15 +4,9 @@
 use crate::claims::{Against, ClaimKind, ClaimSpec, Metric};
 use crate::claims::{decide_constant, decide_slope, grid_term_fit};
 use crate::experiment::Experiment;
-pub use crate::results::{FitReport, PhaseCell, Row, Summary};
+use crate::results::{FitReport, PhaseCell, Row, Summary};
 use crate::scaling::Scaling;
 use crate::stats::{Estimate, PowerLawFit, Verdict, fit_power_law};
-
-// Kept for the imports of the report until its split lands.
-pub use crate::provenance::Provenance;
-#[cfg(test)]
-pub use crate::results::DriftConstants;
-pub use crate::results::PathRecord;
 
 fn series_fit(rows: &[&Row], metric: Metric, against: Against) -> Option<FitReport> {
     let first = rows.first()?;

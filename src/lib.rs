@@ -21,7 +21,6 @@ pub mod fluctuation;
 pub mod learning;
 pub mod loss;
 pub mod plan;
-pub mod report;
 pub mod results;
 pub mod stats;
 
@@ -36,6 +35,7 @@ mod fastmath;
 mod flow;
 mod provenance;
 mod recursion;
+mod report;
 mod rng;
 mod run;
 mod scaling;

@@ -128,10 +128,13 @@ pub struct PathRecord {
     /// Checkpoint times.
     pub times: Vec<f64>,
     /// The flow Z at those times.
+    #[serde(deserialize_with = "crate::serde_nan::nested::deserialize2")]
     pub flow: Vec<Vec<f64>>,
     /// The mean of Z^n over non-diverged trajectories.
+    #[serde(deserialize_with = "crate::serde_nan::nested::deserialize2")]
     pub mean: Vec<Vec<f64>>,
     /// A few individual trajectories.
+    #[serde(deserialize_with = "crate::serde_nan::nested::deserialize3")]
     pub samples: Vec<Vec<Vec<f64>>>,
 }
 
@@ -183,5 +186,28 @@ impl Summary {
         dir: impl AsRef<std::path::Path>,
     ) -> Result<Vec<std::path::PathBuf>, crate::error::Error> {
         crate::report::write_results(self, dir.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PathRecord;
+
+    /// Paths of diverged trajectories hold NaN, which JSON writes as null; they must read back.
+    #[test]
+    fn paths_with_diverged_values_read_back() {
+        let nan = f64::NAN;
+        let p = PathRecord {
+            n: 1,
+            dim: 1,
+            times: vec![0.0],
+            flow: vec![vec![nan]],
+            mean: vec![vec![1.0, nan]],
+            samples: vec![vec![vec![nan, 2.0]]],
+        };
+        let back: PathRecord = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert!(back.flow[0][0].is_nan() && back.mean[0][1].is_nan());
+        assert!(back.samples[0][0][0].is_nan());
+        assert_eq!((back.mean[0][0], back.samples[0][0][1]), (1.0, 2.0));
     }
 }

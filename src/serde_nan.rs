@@ -51,3 +51,33 @@ pub mod pair {
         Ok([a.unwrap_or(f64::NAN), b.unwrap_or(f64::NAN)])
     }
 }
+
+/// Reading of nested vectors (paths) whose non-finite entries serde_json wrote as null; writing
+/// needs no helper, since serde_json already writes non-finite f64 as null.
+pub mod nested {
+    use serde::{Deserialize, Deserializer};
+
+    fn nan(x: Option<f64>) -> f64 {
+        x.unwrap_or(f64::NAN)
+    }
+
+    /// Reads a `Vec<Vec<f64>>` with null entries as NaN.
+    pub fn deserialize2<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<f64>>, D::Error> {
+        let v = Vec::<Vec<Option<f64>>>::deserialize(d)?;
+        Ok(v.into_iter()
+            .map(|r| r.into_iter().map(nan).collect())
+            .collect())
+    }
+
+    /// Reads a `Vec<Vec<Vec<f64>>>` with null entries as NaN.
+    pub fn deserialize3<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<Vec<f64>>>, D::Error> {
+        let v = Vec::<Vec<Vec<Option<f64>>>>::deserialize(d)?;
+        Ok(v.into_iter()
+            .map(|p| {
+                p.into_iter()
+                    .map(|r| r.into_iter().map(nan).collect())
+                    .collect()
+            })
+            .collect())
+    }
+}

@@ -173,7 +173,8 @@ fn sigint_leaves_a_consistent_folder_that_resumes() {
         .unwrap();
     let t0 = Instant::now();
     loop {
-        let rows = std::fs::read_to_string(part.join("summary.json"))
+        // A run in progress writes its rows to the partial summary after every point.
+        let rows = std::fs::read_to_string(part.join("summary.partial.json"))
             .ok()
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
             .map_or(0, |v| v["rows"].as_array().map_or(0, Vec::len));
@@ -188,7 +189,9 @@ fn sigint_leaves_a_consistent_folder_that_resumes() {
         .unwrap();
     assert!(killed.success());
     let status = child.wait().unwrap();
-    if status.success() {
+    // The signal may land after the complete summary is published (then the run is complete
+    // whatever the exit status); otherwise the folder holds the partial summary only.
+    if status.success() || part.join("summary.json").exists() {
         assert_eq!(
             normalised(&part)["status"],
             "complete",

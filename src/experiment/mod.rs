@@ -25,7 +25,6 @@ mod schema;
 mod tests;
 
 // The claim vocabulary moved to `crate::claims`; re-exported here for existing imports.
-pub use crate::claims::{Against, ClaimKind, ClaimSpec, Metric};
 pub(crate) use checks::constant_claim_problem;
 pub use limits::{DERIVED_RANGE, MAX_FILE_BYTES};
 pub use overrides::Overrides;

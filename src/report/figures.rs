@@ -14,9 +14,9 @@ mod tests;
 
 use super::format::{short, slope_text, tick};
 use super::plot::{self, Band, Curve, Dash, Draw, Points, Pt, bounds, draw_each, formula, wedge};
-use crate::analysis::{FitReport, Row, Summary};
+use crate::claims::{ClaimKind, Metric};
 use crate::error::Error;
-use crate::experiment::{ClaimKind, Metric};
+use crate::results::{FitReport, Row, Summary};
 use plotters::style::{Color, RGBColor};
 use std::path::Path;
 

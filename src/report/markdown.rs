@@ -1,10 +1,10 @@
 //! `results/REPORT.md`: the verdict table, then each experiment's evidence and figures.
 
 use super::format::{fmt_ci, fmt_ci4, sci, sig};
-use crate::analysis::{FitReport, Summary};
+use crate::claims::{Against, ClaimKind, ClaimSpec, Metric};
 use crate::claims::{ConstantPoint, ConstantReport};
-use crate::experiment::{Against, ClaimKind, ClaimSpec, Metric};
 use crate::learning::study::LearningSummary;
+use crate::results::{FitReport, Summary};
 use crate::stats::VerdictKind;
 use std::fmt::Write as _;
 
@@ -689,7 +689,7 @@ fn learning_section(e: &LearningEntry) -> String {
 /// The figures of an experiment's section and its seed and folder (thread count and timings are
 /// in the folder's `provenance.json`, so that a re-run of the same build leaves this report
 /// unchanged).
-fn footer(r: &mut String, name: &str, figures: &[String], p: &crate::analysis::Provenance) {
+fn footer(r: &mut String, name: &str, figures: &[String], p: &crate::provenance::Provenance) {
     for stem in figures {
         let _ = writeln!(r, "![{stem}]({name}/{stem}.png)\n");
     }

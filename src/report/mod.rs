@@ -12,8 +12,8 @@ pub mod outdir;
 #[cfg(feature = "figures")]
 mod plot;
 
-use crate::analysis::Summary;
 use crate::error::Error;
+use crate::results::Summary;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -115,7 +115,7 @@ fn point_seconds(s: &Summary) -> serde_json::Value {
 /// `provenance.json`: what changes from one run of the same build to the next (threads, wall
 /// time, start time, and `parts`: the seconds of each point or rule). Kept apart from
 /// `summary.json` so that a re-run leaves the science files byte for byte.
-pub fn provenance_json(p: &crate::analysis::Provenance, parts: &serde_json::Value) -> String {
+pub fn provenance_json(p: &crate::provenance::Provenance, parts: &serde_json::Value) -> String {
     let mut j = serde_json::to_string_pretty(&serde_json::json!({
         "version": p.version,
         "git_commit": p.git_commit,

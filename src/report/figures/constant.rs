@@ -2,13 +2,13 @@
 //! fluctuation limit (docs/model.md section 5) as horizontal lines.
 
 use super::{cell_note, cell_rows, distinct, main_cell, sorted};
-use crate::analysis::{Row, Summary};
+use crate::claims::Metric;
 use crate::error::Error;
-use crate::experiment::Metric;
 use crate::report::format::short;
 use crate::report::plot::{
     Band, Curve, Dash, LogLog, P, PALETTE, Points, Pt, SHAPES, bounds, formula, write,
 };
+use crate::results::{Row, Summary};
 use plotters::style::{Color, RGBColor};
 use std::path::Path;
 

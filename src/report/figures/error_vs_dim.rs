@@ -4,12 +4,12 @@ use super::{
     cell_note, cell_rows, claim_band, distinct, estimate_point, fit_caption, fit_curve, fit_range,
     is_error, main_cell, metric_label, sorted,
 };
-use crate::analysis::{Row, Summary};
+use crate::claims::{Against, Metric};
 use crate::error::Error;
-use crate::experiment::{Against, Metric};
 use crate::report::plot::{
     Curve, Dash, LogLog, PALETTE, Points, SHAPES, formula, power_line, write,
 };
+use crate::results::{Row, Summary};
 use plotters::style::{Color, RGBColor};
 use std::path::Path;
 

@@ -5,12 +5,12 @@ use super::{
     cell_note, cell_rows, cell_text, claim_band, distinct, estimate_point, experiment_line,
     fit_caption, fit_curve, fit_range, is_error, main_cell, metric_label, sorted,
 };
-use crate::analysis::{FitReport, Row, Summary};
+use crate::claims::{Against, Metric};
 use crate::error::Error;
-use crate::experiment::{Against, Metric};
 use crate::report::plot::{
     Curve, Dash, LogLog, P, PALETTE, Points, Pt, SHAPES, Shape, formula, power_line, write,
 };
+use crate::results::{FitReport, Row, Summary};
 use plotters::style::{Color, RGBColor};
 use std::path::Path;
 

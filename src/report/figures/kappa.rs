@@ -2,13 +2,14 @@
 //! of the first and the corrected version, and a reference n^(1/3).
 
 use super::{cell_note, cell_rows, distinct, estimate_point, fit_caption, main_cell, same, sorted};
-use crate::analysis::{DriftConstants, FitReport, Row, Summary, drift_class};
+use crate::analysis::drift_class;
+use crate::claims::{Against, Metric};
 use crate::error::Error;
-use crate::experiment::{Against, Metric};
 use crate::report::format::{short, slope_text};
 use crate::report::plot::{
     Curve, Dash, LogLog, P, PALETTE, Points, SHAPES, bounds, formula, power_line, write,
 };
+use crate::results::{DriftConstants, FitReport, Row, Summary};
 use plotters::style::{BLACK, Color, RGBColor};
 use std::path::Path;
 

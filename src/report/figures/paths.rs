@@ -1,13 +1,13 @@
 //! Sample paths of Z^n against the flow Z (`paths`): one panel per recorded n and coordinate.
 
 use super::{cell_rows, experiment_line, main_cell};
-use crate::analysis::{PathRecord, Summary};
 use crate::error::Error;
 use crate::report::format::tick;
 use crate::report::plot::{
     Axis, Dash, Figure, Glyph, P, PALETTE, SIZE, chart, draw_glyph, formula, header, msg, path,
     stroke, text, width_of, wrap, write,
 };
+use crate::results::{PathRecord, Summary};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -35,7 +35,7 @@ const DIVERGED_COLOR: RGBColor = RGBColor(178, 24, 43);
 /// (diverged, trajectories) of the row at the record's n and dimension, in the main cell if it
 /// has one.
 fn divergence(s: &Summary, rec: &PathRecord) -> Option<(u64, u64)> {
-    let at = |r: &&crate::analysis::Row| r.n == rec.n && r.dim == rec.dim;
+    let at = |r: &&crate::results::Row| r.n == rec.n && r.dim == rec.dim;
     let main = main_cell(s).and_then(|c| cell_rows(s, c).into_iter().find(at));
     main.or_else(|| s.rows.iter().find(at))
         .map(|r| (r.diverged, r.trajectories))

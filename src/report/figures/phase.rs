@@ -7,13 +7,13 @@ mod labels;
 mod legend;
 
 use super::{distinct, experiment_line};
-use crate::analysis::{PhaseCell, Summary};
 use crate::error::Error;
 use crate::report::format::{num, short};
 use crate::report::plot::{
     Axis, Chart, Dash, Figure, LEGEND_WIDTH, P, SIZE, Shape, chart, clip_polyline, hatch, header,
     marker_halo, msg, path, stroke, write,
 };
+use crate::results::{PhaseCell, Summary};
 use labels::{Obstacles, Pixels};
 use plotters::coord::Shift;
 use plotters::prelude::*;

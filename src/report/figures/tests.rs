@@ -1,9 +1,10 @@
 //! The figures of a hand-made summary: all drawn, deterministically; missing data skipped.
 
 use super::draw_all;
-use crate::analysis::{DriftConstants, FitReport, PathRecord, PhaseCell, Provenance, Row, Summary};
+use crate::claims::{Against, ClaimSpec, Metric};
 use crate::error::Error;
-use crate::experiment::{Against, ClaimSpec, Metric};
+use crate::provenance::Provenance;
+use crate::results::{DriftConstants, FitReport, PathRecord, PhaseCell, Row, Summary};
 use crate::stats::{Estimate, PowerLawFit, Verdict, VerdictKind, fit_power_law};
 
 fn est(mean: f64, rel: f64) -> Estimate {
@@ -68,7 +69,7 @@ fn fit_report(rows: &[Row]) -> FitReport {
         corrected: None,
         constant: None,
         claim: Some(ClaimSpec {
-            kind: crate::experiment::ClaimKind::Slope,
+            kind: crate::claims::ClaimKind::Slope,
             grid_term: false,
             metric: Metric::SupSqError,
             against: Against::N,

@@ -2,12 +2,12 @@
 //! skipped; STDP on its ramp by n.
 
 use super::{Dash, draw_all, styles};
-use crate::analysis::Provenance;
 use crate::experiment::learning::{AccuracyClaim, DistanceClaim, RuleName};
 use crate::learning::baseline::Baseline;
 use crate::learning::study::{
     AccuracyReport, CurvePoint, DatasetInfo, DistanceFit, LearningSummary, RunRecord,
 };
+use crate::provenance::Provenance;
 use crate::stats::{Estimate, Verdict, VerdictKind, fit_power_law};
 use plotters::style::RGBColor;
 use std::path::Path;
