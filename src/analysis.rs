@@ -4,7 +4,7 @@
 use crate::claims::{Against, ClaimKind, ClaimSpec, Metric};
 use crate::claims::{decide_constant, decide_slope, grid_term_fit};
 use crate::experiment::Experiment;
-use crate::results::{FitReport, PhaseCell, Row, Summary};
+use crate::results::{DriftClass, FitReport, PhaseCell, Row, Summary};
 use crate::scaling::Scaling;
 use crate::stats::{Estimate, PowerLawFit, Verdict, fit_power_law};
 
@@ -42,14 +42,14 @@ fn series_fit(rows: &[&Row], metric: Metric, against: Against) -> Option<FitRepo
 }
 
 /// Classifies the realised drift from the interval of kappa_hat's slope in n.
-pub fn drift_class(fit: Option<&PowerLawFit>) -> &'static str {
+pub fn drift_class(fit: Option<&PowerLawFit>) -> DriftClass {
     const BAND: f64 = 0.05;
     match fit {
-        None => "unclear",
-        Some(f) if f.ci95[0] > BAND => "explodes",
-        Some(f) if f.ci95[1] < -BAND => "freezes",
-        Some(f) if f.ci95[0] >= -BAND && f.ci95[1] <= BAND => "converges",
-        Some(_) => "unclear",
+        None => DriftClass::Unclear,
+        Some(f) if f.ci95[0] > BAND => DriftClass::Explodes,
+        Some(f) if f.ci95[1] < -BAND => DriftClass::Freezes,
+        Some(f) if f.ci95[0] >= -BAND && f.ci95[1] <= BAND => DriftClass::Converges,
+        Some(_) => DriftClass::Unclear,
     }
 }
 
@@ -255,7 +255,7 @@ fn phase_cell(c: &Scaling, fits: &[FitReport], rows: &[Row]) -> PhaseCell {
         beta,
         gamma,
         error_slope: find(Metric::SupSqError),
-        drift_class: drift_class(drift.as_ref()).to_string(),
+        drift_class: drift_class(drift.as_ref()),
         drift_slope: drift,
         predicted_drift_exponent: 1.0 - beta - 2.0 * gamma,
         predicted_noise_exponent: 1.0 - 2.0 * beta - 4.0 * gamma,

@@ -109,7 +109,7 @@ pub struct PhaseCell {
     /// Fitted slope of kappa_hat in n.
     pub drift_slope: Option<PowerLawFit>,
     /// `converges`, `freezes`, `explodes` or `unclear`, from the drift slope's interval.
-    pub drift_class: String,
+    pub drift_class: DriftClass,
     /// Theory: 1 - beta - 2 gamma.
     pub predicted_drift_exponent: f64,
     /// Theory: 1 - 2 beta - 4 gamma (squared martingale noise).
@@ -147,6 +147,41 @@ pub struct DriftConstants {
     pub two_thirds_alpha_a2: f64,
 }
 
+/// Whether a summary holds every point of its experiment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every point, with fits and verdicts.
+    Complete,
+    /// Some points: a run in progress or interrupted.
+    Partial,
+}
+
+/// The regime of the realised drift constant kappa_hat in n, from its slope's interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DriftClass {
+    /// The slope's interval lies inside +-0.05: kappa_hat converges.
+    Converges,
+    /// The interval lies below -0.05: the drift vanishes (freezes).
+    Freezes,
+    /// The interval lies above 0.05: the drift explodes.
+    Explodes,
+    /// No fit, or an interval that straddles a band edge.
+    Unclear,
+}
+
+impl std::fmt::Display for DriftClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Converges => "converges",
+            Self::Freezes => "freezes",
+            Self::Explodes => "explodes",
+            Self::Unclear => "unclear",
+        })
+    }
+}
+
 /// Everything one experiment produced: the source of every file written.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -155,7 +190,7 @@ pub struct Summary {
     /// Title.
     pub title: String,
     /// `complete`, or `partial` while a run is in progress or was interrupted.
-    pub status: String,
+    pub status: Status,
     /// The fingerprint of the experiment and the code (`run::resume_key`).
     pub resume_key: String,
     /// The fully resolved experiment.

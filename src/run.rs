@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::experiment::{Experiment, Point};
 use crate::fluctuation::{Diffusion, Fluctuation, SupBudget};
 use crate::provenance::{Clock, VERSION, commit_text, fnv1a};
-use crate::results::{DriftConstants, PathRecord, Row, Summary};
+use crate::results::{DriftConstants, PathRecord, Row, Status, Summary};
 use crate::stats::Estimate;
 
 /// Receives progress from a run (argmin-style observer).
@@ -236,7 +236,11 @@ pub fn summarize(
     let mut s = Summary {
         name: exp.name.clone(),
         title: exp.title.clone(),
-        status: if complete { "complete" } else { "partial" }.to_string(),
+        status: if complete {
+            Status::Complete
+        } else {
+            Status::Partial
+        },
         resume_key: resume_key(exp),
         config: serde_json::to_value(exp).expect("serialisable"),
         provenance: clock.provenance(exp.seed, opts.threads, opts.quick, seconds),

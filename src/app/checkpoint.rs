@@ -5,7 +5,7 @@ use crate::error::Error;
 use crate::experiment::Experiment;
 use crate::provenance::commit_text;
 use crate::report::{self, outdir};
-use crate::results::Summary;
+use crate::results::{Status, Summary};
 use crate::run::{Checkpoint, resume_key};
 use std::path::{Path, PathBuf};
 
@@ -89,7 +89,7 @@ resume with the same file, options and build, or choose another --out",
             ),
         });
     }
-    Ok(if s.status == "complete" {
+    Ok(if s.status == Status::Complete {
         Prior::Complete
     } else {
         Prior::Partial(Box::new(s))

@@ -9,7 +9,7 @@ use crate::report::format::{short, slope_text};
 use crate::report::plot::{
     Curve, Dash, LogLog, P, PALETTE, Points, SHAPES, bounds, formula, power_line, write,
 };
-use crate::results::{DriftConstants, FitReport, Row, Summary};
+use crate::results::{DriftClass, DriftConstants, FitReport, Row, Summary};
 use plotters::style::{BLACK, Color, RGBColor};
 use std::path::Path;
 
@@ -39,10 +39,10 @@ fn kappa_fit(s: &Summary, cell: (f64, f64), dim: usize) -> Option<&FitReport> {
 /// "Realised drift constant grows with n: slope 0.33 [0.31, 0.35]".
 fn kappa_title(fit: Option<&FitReport>) -> String {
     let trend = match fit.map(|f| drift_class(Some(&f.fit))) {
-        Some("explodes") => "grows with n",
-        Some("converges") => "levels off",
-        Some("freezes") => "shrinks with n",
-        Some(_) => "has no clear trend",
+        Some(DriftClass::Explodes) => "grows with n",
+        Some(DriftClass::Converges) => "levels off",
+        Some(DriftClass::Freezes) => "shrinks with n",
+        Some(DriftClass::Unclear) => "has no clear trend",
         None => "against n",
     };
     match fit {

@@ -13,7 +13,7 @@ use crate::report::plot::{
     Axis, Chart, Dash, Figure, LEGEND_WIDTH, P, SIZE, Shape, chart, clip_polyline, hatch, header,
     marker_halo, msg, path, stroke, write,
 };
-use crate::results::{PhaseCell, Summary};
+use crate::results::{DriftClass, PhaseCell, Summary};
 use labels::{Obstacles, Pixels};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -43,12 +43,12 @@ impl Regime {
         Regime::Unclear,
     ];
 
-    fn of(class: &str) -> Self {
+    fn of(class: &DriftClass) -> Self {
         match class {
-            "converges" => Self::Converges,
-            "freezes" => Self::Freezes,
-            "explodes" => Self::Explodes,
-            _ => Self::Unclear,
+            DriftClass::Converges => Self::Converges,
+            DriftClass::Freezes => Self::Freezes,
+            DriftClass::Explodes => Self::Explodes,
+            DriftClass::Unclear => Self::Unclear,
         }
     }
 

@@ -125,7 +125,7 @@ fn phase_cell(fit: &PowerLawFit, beta: f64, gamma: f64, slope: f64, class: &str)
             ..fit.clone()
         }),
         drift_slope: None,
-        drift_class: class.into(),
+        drift_class: serde_json::from_value(class.into()).expect("a drift class"),
         predicted_drift_exponent: 1.0 - beta - 2.0 * gamma,
         predicted_noise_exponent: 1.0 - 2.0 * beta - 4.0 * gamma,
         diverged: 0,
@@ -143,7 +143,7 @@ fn summary() -> Summary {
     let report = fit_report(&rows);
     let record = path_record();
     Summary {
-        status: "complete".into(),
+        status: crate::results::Status::Complete,
         verdict: None,
         resume_key: String::new(),
         name: "synthetic".into(),
