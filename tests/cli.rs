@@ -1,5 +1,7 @@
 //! The command line: outputs, exit codes and error messages.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -26,14 +28,11 @@ tolerance = 0.5
 "#;
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("stdp-flow-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("cli", name)
 }
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stdp-flow"))
+    common::bin()
 }
 
 fn run_file(dir: &Path, text: &str, out: &Path, extra: &[&str]) -> std::process::Output {

@@ -10,21 +10,15 @@
 //! standard error of 2 to 3%). With 8 comparisons the false-failure probability is below
 //! 8 x 6.8e-6 = 5.4e-5 under a normal approximation.
 
+mod common;
+
 use std::path::Path;
 use stdp_flow::experiment::parse;
-use stdp_flow::{RunOptions, Silent, run};
 
 /// Runs the experiment in `src` with default options.
 fn run_src(src: &str) -> stdp_flow::Summary {
     let exp = parse(src, Path::new("t.toml")).unwrap();
-    run(
-        &exp,
-        &RunOptions {
-            threads: 0,
-            quick: false,
-        },
-        &Silent,
-    )
+    common::simulate(&exp)
 }
 
 fn check(name: &str, loss: &str, theta0: &str) {

@@ -3,6 +3,8 @@
 //! The damage is drawn from a fixed-seed generator, so every run tries the same cases; a panic
 //! is a bug whatever the case, so these tests have no false failures.
 
+mod common;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use stdp_flow::app::{self, Outcome, RunRequest};
@@ -29,10 +31,7 @@ tolerance = 0.5
 "#;
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("stdp-flow-faults-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("faults", name)
 }
 
 fn request(file: &Path, out: &Path, shard: Option<&str>, resume: bool) -> RunRequest {

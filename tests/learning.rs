@@ -1,5 +1,7 @@
 //! Learning experiments through the command line: outputs, thread independence, errors.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -33,10 +35,7 @@ tolerance = 0.05
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("stdp-flow-learn-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("learn", name)
 }
 
 fn run(dir: &Path, text: &str, out: &Path, extra: &[&str]) -> std::process::Output {

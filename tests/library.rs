@@ -80,3 +80,57 @@ fn invalid_studies_are_refused() {
         .expect_err("no fluctuation limit under the paper rule");
     assert!(e.to_string().contains("fluctuation limit"), "{e}");
 }
+
+/// `verify` is a library call: it returns its outcome instead of exiting, and names the
+/// experiments whose verdict differs from their `expect`. False-failure probability over seeds:
+/// the slope's standard error on these sizes is about 0.02 (seed 3: -1.031, 95% interval
+/// [-1.067, -0.995]), so the interval leaves the band [-1.5, -0.5] only if the estimate is off by
+/// more than 20 standard errors: far below 1e-4.
+#[test]
+fn verify_is_a_library_call_with_an_outcome() {
+    use stdp_flow::app::{self, Outcome, VerifyRequest};
+    let dir = std::env::temp_dir().join(format!("stdp-flow-verify-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let experiments = dir.join("experiments");
+    std::fs::create_dir_all(&experiments).unwrap();
+    let file = |expect: &str| {
+        format!(
+            r#"name = "tiny"
+seed = 3
+[loss]
+kind = "logcosh"
+center = [1.0, -0.5]
+[scaling]
+rule = "corrected"
+alpha = 1.0
+a = 1.0
+[reference]
+drift = "limit"
+[sweep]
+n = [100, 400, 1600]
+trajectories = 400
+[claim]
+slope = -1.0
+tolerance = 0.5
+expect = "{expect}"
+"#
+        )
+    };
+    let request = VerifyRequest {
+        quick: false,
+        out: dir.join("results"),
+        experiments: experiments.clone(),
+        seed: None,
+        threads: Some(2),
+        quiet: true,
+    };
+    std::fs::write(experiments.join("tiny.toml"), file("holds")).unwrap();
+    let outcome = app::verify(&request).expect("verify runs");
+    let report = std::fs::read_to_string(dir.join("results/REPORT.md")).unwrap();
+    assert_eq!(outcome, Outcome::Success, "{report}");
+    assert!(report.contains("## tiny"));
+    std::fs::write(experiments.join("tiny.toml"), file("fails")).unwrap();
+    let outcome = app::verify(&request).expect("verify runs");
+    assert_eq!(outcome, Outcome::Mismatch(vec!["tiny".into()]));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,9 +9,10 @@
 //! errors away (probability 3e-5 per seed). Every other interval is more than 10 standard errors
 //! from its band edge. Over the 12 runs the false-failure probability is about 1e-4.
 
+mod common;
+
 use std::path::Path;
 use stdp_flow::experiment::load;
-use stdp_flow::{RunOptions, Silent, run};
 
 fn check(name: &str, seed_offset: u64) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,14 +20,7 @@ fn check(name: &str, seed_offset: u64) {
         .join(format!("{name}.toml"));
     let mut exp = load(&path).unwrap();
     exp.seed += seed_offset;
-    let s = run(
-        &exp,
-        &RunOptions {
-            threads: 0,
-            quick: false,
-        },
-        &Silent,
-    );
+    let s = common::simulate(&exp);
     let Some(fit) = &s.fit else { return };
     let (Some(v), Some(c)) = (&fit.verdict, &fit.claim) else {
         return;

@@ -6,9 +6,10 @@
 //! independent and asymptotically normal, so each comparison fails falsely with probability
 //! 1.6e-6; over the 16 comparisons the false-failure probability is below 3e-5.
 
+mod common;
+
 use std::path::Path;
 use stdp_flow::experiment::parse;
-use stdp_flow::{RunOptions, Silent, run};
 
 struct OracleRow {
     n: u64,
@@ -54,14 +55,7 @@ fn compare(label: &str, body: &str) {
         ns.join(", ")
     );
     let exp = parse(&src, Path::new("oracle.toml")).unwrap();
-    let s = run(
-        &exp,
-        &RunOptions {
-            threads: 0,
-            quick: false,
-        },
-        &Silent,
-    );
+    let s = common::simulate(&exp);
     for o in &rows {
         let r = s.rows.iter().find(|r| r.n == o.n).unwrap();
         for (what, ours, theirs) in [

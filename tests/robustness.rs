@@ -1,5 +1,7 @@
 //! Interruption and resume, sharding and merging, divergence, memory refusal.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -24,10 +26,7 @@ tolerance = 0.3
 "#;
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("stdp-flow-robust-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("robust", name)
 }
 
 fn exp_file(dir: &Path, text: &str) -> PathBuf {
@@ -37,10 +36,7 @@ fn exp_file(dir: &Path, text: &str) -> PathBuf {
 }
 
 fn stdp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stdp-flow"))
-        .args(args)
-        .output()
-        .unwrap()
+    common::stdp(args)
 }
 
 fn s(p: &Path) -> &str {

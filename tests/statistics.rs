@@ -1,8 +1,10 @@
 //! Statistical properties of the recursion that the harness must reproduce.
 
+mod common;
+
 use std::path::Path;
+use stdp_flow::Row;
 use stdp_flow::experiment::parse;
-use stdp_flow::{Row, RunOptions, Silent, run};
 
 fn rows(rule: &str, drift: &str, ns: &str, m: u64, seed: u64) -> Vec<Row> {
     let src = format!(
@@ -11,15 +13,7 @@ fn rows(rule: &str, drift: &str, ns: &str, m: u64, seed: u64) -> Vec<Row> {
 [sweep]\nn = [{ns}]\ntrajectories = {m}\n"
     );
     let exp = parse(&src, Path::new("t.toml")).unwrap();
-    run(
-        &exp,
-        &RunOptions {
-            threads: 0,
-            quick: false,
-        },
-        &Silent,
-    )
-    .rows
+    common::simulate(&exp).rows
 }
 
 /// Ratio R = mean S_200 / mean S_2000 and its relative standard error (delta method; the two
