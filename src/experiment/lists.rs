@@ -110,16 +110,9 @@ impl Sec<'_> {
         range: Limits,
         expected: &str,
     ) -> Result<Option<Vec<usize>>, Error> {
-        let Some(v) = self.take(key) else {
+        let Some((path, a)) = self.nonempty_array(key, expected)? else {
             return Ok(None);
         };
-        let path = self.path(key);
-        let Value::Array(a) = &v else {
-            return Err(self.bad(key, &v, expected));
-        };
-        if a.is_empty() {
-            return Err(self.cx.invalid(&path, "the array is empty", expected));
-        }
         let out = a
             .iter()
             .map(|x| match x {
@@ -141,16 +134,9 @@ impl Sec<'_> {
         range: Interval,
         expected: &str,
     ) -> Result<Option<Vec<f64>>, Error> {
-        let Some(v) = self.take(key) else {
+        let Some((path, a)) = self.nonempty_array(key, expected)? else {
             return Ok(None);
         };
-        let path = self.path(key);
-        let Value::Array(a) = &v else {
-            return Err(self.bad(key, &v, expected));
-        };
-        if a.is_empty() {
-            return Err(self.cx.invalid(&path, "the array is empty", expected));
-        }
         let xs = a
             .iter()
             .map(|x| self.num(key, x, expected))

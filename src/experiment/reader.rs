@@ -215,6 +215,25 @@ impl<'a> Sec<'a> {
     }
 
     /// "found <value>" at `key`.
+    /// The non-empty array at `key` and its path; `None` when the key is absent.
+    pub(super) fn nonempty_array(
+        &mut self,
+        key: &'static str,
+        expected: &str,
+    ) -> Result<Option<(String, Vec<Value>)>, Error> {
+        let Some(v) = self.take(key) else {
+            return Ok(None);
+        };
+        let path = self.path(key);
+        match v {
+            Value::Array(a) if a.is_empty() => {
+                Err(self.cx.invalid(&path, "the array is empty", expected))
+            }
+            Value::Array(a) => Ok(Some((path, a))),
+            other => Err(self.bad(key, &other, expected)),
+        }
+    }
+
     pub(super) fn bad(&self, key: &str, v: &Value, expected: &str) -> Error {
         self.cx
             .invalid(&self.path(key), format!("found {}", describe(v)), expected)

@@ -267,18 +267,11 @@ pub(super) fn rule_list(
 ) -> Result<Option<Vec<RuleName>>, Error> {
     let expected =
         "a non-empty array of distinct rules from \"stdp\", \"flow\", \"sgd\", \"single-update\"";
-    let Some(v) = sec.take(key) else {
+    let Some((path, a)) = sec.nonempty_array(key, expected)? else {
         return Ok(None);
     };
-    let path = sec.path(key);
-    let Value::Array(a) = &v else {
-        return Err(sec.bad(key, &v, expected));
-    };
-    if a.is_empty() {
-        return Err(cx.invalid(&path, "the array is empty", expected));
-    }
     let mut out = Vec::new();
-    for x in a {
+    for x in &a {
         let r = match x {
             Value::String(s) => RuleName::parse(s).ok_or_else(|| {
                 let hint = closest(s, &RuleName::words())

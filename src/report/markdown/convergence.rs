@@ -1,7 +1,7 @@
 //! The section of a convergence experiment in REPORT.md: the claim, its fit, the rows and the
 //! phase diagram's cells.
 
-use super::{Entry, footer, quantity};
+use super::{Entry, footer, pairwise_rows, quantity};
 use crate::report::format::{fmt_ci, sci};
 use crate::results::{FitReport, PhaseCell, Row};
 use std::fmt::Write as _;
@@ -63,16 +63,7 @@ fn fit_paragraphs(r: &mut String, f: &FitReport) {
     r.push_str(
         "Slopes between consecutive points:\n\n| from | to | slope | 95% CI |\n|---|---|---|---|\n",
     );
-    for p in &f.fit.pairwise_slopes {
-        let _ = writeln!(
-            r,
-            "| {} | {} | {:.3} | {} |",
-            p.from,
-            p.to,
-            p.slope,
-            fmt_ci(p.ci95)
-        );
-    }
+    pairwise_rows(r, &f.fit.pairwise_slopes);
     r.push('\n');
 }
 

@@ -1,7 +1,7 @@
 //! The section of a learning experiment in REPORT.md: the data, the claims, the runs, the
 //! distance fit, the paired comparisons and the yardstick.
 
-use super::{LearningEntry, cell, footer};
+use super::{LearningEntry, cell, footer, pairwise_rows};
 use crate::learning::study::{Comparison, DistanceFit, LearningSummary};
 use crate::report::format::{fmt_ci, fmt_ci4};
 use crate::stats::{Verdict, VerdictKind};
@@ -136,15 +136,8 @@ fn distance_paragraphs(r: &mut String, f: &DistanceFit) {
         );
         r.push_str("| from n | to n | slope | 95% CI |\n|---|---|---|---|\n");
     }
-    for p in f.fit.iter().flat_map(|f| &f.pairwise_slopes) {
-        let _ = writeln!(
-            r,
-            "| {} | {} | {:.3} | {} |",
-            p.from,
-            p.to,
-            p.slope,
-            fmt_ci(p.ci95)
-        );
+    if let Some(fit) = &f.fit {
+        pairwise_rows(r, &fit.pairwise_slopes);
     }
 }
 

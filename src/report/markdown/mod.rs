@@ -281,6 +281,20 @@ within ± tolerance; the single-update claim `holds` if the Clopper-Pearson inte
 fraction of replicates that end within the tolerance of the flow lies below 1/2, and `fails` if \
 it lies above.\n";
 
+/// The rows of a table of the slopes between consecutive points.
+fn pairwise_rows(r: &mut String, slopes: &[crate::stats::PairwiseSlope]) {
+    for p in slopes {
+        let _ = writeln!(
+            r,
+            "| {} | {} | {:.3} | {} |",
+            p.from,
+            p.to,
+            p.slope,
+            fmt_ci(p.ci95)
+        );
+    }
+}
+
 /// The figures of an experiment's section and its seed and folder (thread count and timings are
 /// in the folder's `provenance.json`, so that a re-run of the same build leaves this report
 /// unchanged).
