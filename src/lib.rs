@@ -42,13 +42,13 @@ mod scaling;
 mod serde_nan;
 mod shard;
 
-pub use claims::{Against, ClaimKind, ClaimSpec, ConstantPoint, ConstantReport, Metric};
+pub use claims::{Against, ClaimKind, ClaimSpec, Metric};
 pub use convergence::ConvergenceStudy;
 pub use data::{Dataset, Split};
 pub use error::{Error, Location};
 pub use experiment::DriftChoice;
 pub use loss::Loss;
 pub use provenance::{Provenance, fnv1a};
-pub use results::{Row, Summary};
+pub use results::{ConstantPoint, ConstantReport, Row, Summary};
 pub use run::{Checkpoint, NoCheckpoint, Observer, RunOptions, Silent, run, run_resumable};
 pub use scaling::Scaling;

@@ -2,11 +2,10 @@
 //! verdicts, the phase diagram and the recorded paths, gathered in the [`Summary`] that feeds the
 //! JSON, the CSV, the figures and the report. Field names are a public contract.
 
-use crate::claims::ConstantReport;
-use crate::claims::{Against, ClaimSpec, Metric};
+use crate::claims::spec::{Against, ClaimSpec, Metric};
 use crate::fluctuation::Fluctuation;
 pub use crate::provenance::Provenance;
-use crate::stats::{CorrectedPowerLawFit, Estimate, PowerLawFit, Verdict};
+use crate::stats::{AffineFit, CorrectedPowerLawFit, Estimate, PowerLawFit, Verdict};
 use serde::{Deserialize, Serialize};
 
 /// Results at one point of the sweep. Field names are a public contract.
@@ -147,6 +146,37 @@ pub struct DriftConstants {
     pub two_thirds_alpha_a2: f64,
 }
 
+/// A constant claim at one dimension: the measured limit against the predicted one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConstantPoint {
+    /// Dimension d.
+    pub dim: usize,
+    /// The n at which the value was measured (`None` when extrapolated over the sweep).
+    pub n: Option<u64>,
+    /// The measured value: n E error at that n, the fitted limit a of n E S_n = a - b n^(-1/2),
+    /// or kappa_hat.
+    pub measured: Estimate,
+    /// The predicted limit.
+    pub predicted: f64,
+    /// Its Monte Carlo standard error (0 when computed by quadrature).
+    pub predicted_std_error: f64,
+    /// measured / predicted with its 95% interval (delta method).
+    pub ratio: Estimate,
+    /// The fit of n E S_n = a - b n^(-1/2) (`b` is minus the fitted slope in w = n^(-1/2)).
+    pub finite_n_fit: Option<AffineFit>,
+    /// The verdict at this dimension.
+    pub verdict: Verdict,
+}
+
+/// A constant claim over the dimensions of the sweep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConstantReport {
+    /// The quantity.
+    pub metric: Metric,
+    /// One entry per dimension.
+    pub points: Vec<ConstantPoint>,
+}
+
 /// Whether a summary holds every point of its experiment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -212,16 +242,6 @@ pub struct Summary {
     pub phase: Vec<PhaseCell>,
     /// Recorded paths at the smallest and largest n.
     pub paths: Vec<PathRecord>,
-}
-
-impl Summary {
-    /// Writes `summary.json`, `rows.csv` and the figures into `dir`; returns the files written.
-    pub fn write(
-        &self,
-        dir: impl AsRef<std::path::Path>,
-    ) -> Result<Vec<std::path::PathBuf>, crate::error::Error> {
-        crate::report::write_results(self, dir.as_ref())
-    }
 }
 
 #[cfg(test)]

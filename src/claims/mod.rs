@@ -3,52 +3,20 @@
 //! fluctuation limit (docs/model.md sections 5 and 6). The claim types ([`ClaimSpec`],
 //! [`Metric`], ...) live in `claims/spec.rs`.
 
-mod spec;
+pub(crate) mod spec;
 
 pub use spec::{
     Against, ClaimKind, ClaimSpec, FINITE_N_POINTS, GRID_TERM_POINTS, Metric, SLOPE_POINTS,
 };
 
-use crate::results::{FitReport, Row};
+use crate::results::{ConstantPoint, ConstantReport, FitReport, Row};
 use crate::stats::{
     AffineFit, CORRECTED_SLOPE_RANGE, Claim, CorrectedPowerLawFit, Estimate, Verdict, VerdictKind,
     decide, decide_interval, fit_affine, fit_power_law_corrected_within, normal_quantile,
 };
-use serde::{Deserialize, Serialize};
 
 /// Exponent of the grid maximum's approach to the supremum: n E S_n = a - b n^(-1/2) + ...
 pub const GRID_EXPONENT: f64 = -0.5;
-
-/// A constant claim at one dimension: the measured limit against the predicted one.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ConstantPoint {
-    /// Dimension d.
-    pub dim: usize,
-    /// The n at which the value was measured (`None` when extrapolated over the sweep).
-    pub n: Option<u64>,
-    /// The measured value: n E error at that n, the fitted limit a of n E S_n = a - b n^(-1/2),
-    /// or kappa_hat.
-    pub measured: Estimate,
-    /// The predicted limit.
-    pub predicted: f64,
-    /// Its Monte Carlo standard error (0 when computed by quadrature).
-    pub predicted_std_error: f64,
-    /// measured / predicted with its 95% interval (delta method).
-    pub ratio: Estimate,
-    /// The fit of n E S_n = a - b n^(-1/2) (`b` is minus the fitted slope in w = n^(-1/2)).
-    pub finite_n_fit: Option<AffineFit>,
-    /// The verdict at this dimension.
-    pub verdict: Verdict,
-}
-
-/// A constant claim over the dimensions of the sweep.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ConstantReport {
-    /// The quantity.
-    pub metric: Metric,
-    /// One entry per dimension.
-    pub points: Vec<ConstantPoint>,
-}
 
 /// What is wrong with the data behind a claim, if anything: it caps the verdict at
 /// `inconclusive` unless the data already show `fails`.

@@ -5,7 +5,7 @@
 
 use super::limits::DERIVED_RANGE;
 use super::schema::{DriftChoice, Experiment};
-use crate::claims::{Against, ClaimKind, Metric};
+use crate::claims::spec::{Against, ClaimKind, Metric};
 use crate::scaling::{LimitError, Scaling};
 
 /// A problem found by a check: the key to blame, the problem and what is expected instead.

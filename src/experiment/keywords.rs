@@ -4,7 +4,7 @@
 use super::learning::RuleName;
 use super::reader::Keyword;
 use super::schema::DriftChoice;
-use crate::claims::{Against, ClaimKind, Metric};
+use crate::claims::spec::{Against, ClaimKind, Metric};
 use crate::stats::VerdictKind;
 
 /// The kind of experiment file (top-level `kind`).

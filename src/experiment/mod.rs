@@ -24,7 +24,6 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
-// The claim vocabulary moved to `crate::claims`; re-exported here for existing imports.
 pub(crate) use checks::constant_claim_problem;
 pub use limits::{DERIVED_RANGE, MAX_FILE_BYTES};
 pub use overrides::Overrides;

@@ -3,7 +3,7 @@
 use super::checks::constant_claim_problem;
 use super::limits::{POSITIVE, RELATIVE_TOLERANCE, SLOPE, SLOPE_TOLERANCE};
 use super::reader::{Cx, Sec};
-use crate::claims::{Against, ClaimKind, ClaimSpec, Metric};
+use crate::claims::spec::{Against, ClaimKind, ClaimSpec, Metric};
 use crate::error::Error;
 use crate::scaling::Scaling;
 

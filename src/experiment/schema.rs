@@ -1,7 +1,7 @@
 //! The schema of a convergence experiment: the resolved types that the reader fills in, the
 //! points of its sweep, and [`SCHEMA_KEYS`], every key name either kind of file may use.
 
-use crate::claims::ClaimSpec;
+use crate::claims::spec::ClaimSpec;
 use crate::loss::{Linear, LogCosh, Logistic, Loss, Quadratic};
 use crate::scaling::{Scaling, ScalingRule};
 use serde::{Serialize, Serializer};

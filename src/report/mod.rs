@@ -189,6 +189,13 @@ pub fn write_figures(s: &Summary, dir: &Path) -> Result<Vec<String>, Error> {
     }
 }
 
+impl Summary {
+    /// Writes `summary.json`, `rows.csv` and the figures into `dir`; returns the files written.
+    pub fn write(&self, dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, Error> {
+        write_results(self, dir.as_ref())
+    }
+}
+
 /// Writes `summary.json`, `rows.csv` and the figures into `dir` as one unit
 /// ([`outdir::write_staged`]); returns the files written.
 pub fn write_results(s: &Summary, dir: &Path) -> Result<Vec<PathBuf>, Error> {

@@ -1,8 +1,8 @@
 //! Reading a learning experiment: one function per table (the claims are in `read_claims.rs`).
 
-use super::read_claims::read_claims;
+use super::read_claims::{read_claims, rule_list};
 use super::{DataSpec, LearningExperiment, LearningQuick, LearningSpec, ModelSpec, RuleName};
-use crate::error::{Error, closest};
+use crate::error::Error;
 use crate::experiment::checks::limit_error_text;
 use crate::experiment::keywords::{ModelKind, RuleKind};
 use crate::experiment::limits::{
@@ -10,7 +10,7 @@ use crate::experiment::limits::{
     TEST_FRACTION, THETA0,
 };
 use crate::experiment::read_convergence::read_identity;
-use crate::experiment::reader::{Cx, Keyword, Sec, describe};
+use crate::experiment::reader::{Cx, Sec};
 use crate::scaling::{Scaling, ScalingRule};
 use toml::Value;
 
@@ -257,36 +257,6 @@ fn check_single_update(cx: &Cx, l: &LearningSpec) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-/// A list of distinct rules (`learning.rules`, `claim.accuracy.against`).
-pub(super) fn rule_list(
-    cx: &Cx,
-    sec: &mut Sec,
-    key: &'static str,
-) -> Result<Option<Vec<RuleName>>, Error> {
-    let expected =
-        "a non-empty array of distinct rules from \"stdp\", \"flow\", \"sgd\", \"single-update\"";
-    let Some((path, a)) = sec.nonempty_array(key, expected)? else {
-        return Ok(None);
-    };
-    let mut out = Vec::new();
-    for x in &a {
-        let r = match x {
-            Value::String(s) => RuleName::parse(s).ok_or_else(|| {
-                let hint = closest(s, &RuleName::words())
-                    .map(|c| format!(" (did you mean \"{c}\"?)"))
-                    .unwrap_or_default();
-                cx.invalid(&path, format!("unknown rule \"{s}\"{hint}"), expected)
-            })?,
-            _ => return Err(cx.invalid(&path, format!("found {}", describe(x)), expected)),
-        };
-        if out.contains(&r) {
-            return Err(cx.invalid(&path, format!("\"{}\" repeats", r.key()), expected));
-        }
-        out.push(r);
-    }
-    Ok(Some(out))
 }
 
 /// `[quick]`: smaller sizes for `verify --quick` (checked when applied).

@@ -1,10 +1,9 @@
 //! Reading the `[claim.*]` tables of a learning experiment.
 
-use super::read::rule_list;
 use super::{AccuracyClaim, DistanceClaim, LearningSpec, RuleName, SingleUpdateClaim};
-use crate::error::Error;
+use crate::error::{Error, closest};
 use crate::experiment::limits::{ACCURACY_MARGIN, N, POSITIVE, SLOPE, SLOPE_TOLERANCE};
-use crate::experiment::reader::{Cx, Sec, describe};
+use crate::experiment::reader::{Cx, Keyword, Sec, describe};
 use toml::Value;
 
 /// The claims of a learning experiment.
@@ -172,4 +171,34 @@ fn read_single_update(cx: &Cx, mut c: Sec, rules: &[RuleName]) -> Result<SingleU
 /// What an accuracy margin must be.
 fn accuracy_margin_expected() -> String {
     format!("an accuracy margin {ACCURACY_MARGIN}, for example 0.02")
+}
+
+/// A list of distinct rules (`learning.rules`, `claim.accuracy.against`).
+pub(super) fn rule_list(
+    cx: &Cx,
+    sec: &mut Sec,
+    key: &'static str,
+) -> Result<Option<Vec<RuleName>>, Error> {
+    let expected =
+        "a non-empty array of distinct rules from \"stdp\", \"flow\", \"sgd\", \"single-update\"";
+    let Some((path, a)) = sec.nonempty_array(key, expected)? else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for x in &a {
+        let r = match x {
+            Value::String(s) => RuleName::parse(s).ok_or_else(|| {
+                let hint = closest(s, &RuleName::words())
+                    .map(|c| format!(" (did you mean \"{c}\"?)"))
+                    .unwrap_or_default();
+                cx.invalid(&path, format!("unknown rule \"{s}\"{hint}"), expected)
+            })?,
+            _ => return Err(cx.invalid(&path, format!("found {}", describe(x)), expected)),
+        };
+        if out.contains(&r) {
+            return Err(cx.invalid(&path, format!("\"{}\" repeats", r.key()), expected));
+        }
+        out.push(r);
+    }
+    Ok(Some(out))
 }

@@ -6,8 +6,8 @@ mod verdicts;
 
 use super::format::{fmt_ci, sig};
 use crate::claims::{Against, ClaimKind, ClaimSpec, Metric};
-use crate::claims::{ConstantPoint, ConstantReport};
 use crate::learning::study::LearningSummary;
+use crate::results::{ConstantPoint, ConstantReport};
 use crate::results::{FitReport, Summary};
 use crate::stats::VerdictKind;
 use convergence::convergence_section;
