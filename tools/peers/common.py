@@ -96,6 +96,7 @@ def report(impl, args, cores, cores_note, compile_s, compute_s, cpu_s, S, extra=
         "cores_note": cores_note,
         "ns_per_coordinate_update": compute_s * cores / updates * 1e9,
         "cpu_ns_per_coordinate_update": cpu_s / updates * 1e9,
+        "effective_cores": cpu_s / compute_s,
         "sup_sq_error_mean": mean,
         "sup_sq_error_std_error": se,
         "all_finite": finite,
