@@ -27,3 +27,8 @@ plot dir="results/theorem1-corrected":
 # Kernel throughput against the random-number floor (see README, "Performance").
 bench:
     cargo run --release -- bench --repeat 3
+
+# Peer implementations (NumPy, Numba, JAX): check against the engine, then time them side by side
+# with `stdp-flow run` (tools/peers/README.md). Installs numba/jax with pip if missing.
+peers:
+    tools/peers/run.sh
