@@ -7,24 +7,9 @@ mod common;
 
 use std::path::Path;
 
-const BASE: &str = r#"name = "audit"
-seed = 1
-[loss]
-kind = "logcosh"
-center = [1.0, -0.5]
-[scaling]
-rule = "corrected"
-alpha = 1.0
-a = 1.0
-[reference]
-drift = "limit"
-[sweep]
-n = [100, 200, 400]
-trajectories = 64
-[claim]
-slope = -1.0
-tolerance = 0.5
-"#;
+fn base() -> String {
+    common::tiny_experiment("audit", 1)
+}
 
 /// One case: the experiment text, extra flags, the exit code and a text the message must hold.
 struct Case {
@@ -52,8 +37,9 @@ fn case(
 }
 
 fn edit(from: &str, to: &str) -> String {
-    assert!(BASE.contains(from), "{from}");
-    BASE.replace(from, to)
+    let base = base();
+    assert!(base.contains(from), "{from}");
+    base.replace(from, to)
 }
 
 fn cases() -> Vec<Case> {
@@ -121,32 +107,20 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "--quick without [quick]",
-            BASE.to_string(),
+            base(),
             &["--quick"],
             2,
             "[quick]",
         ),
         case(
             "--resume with --shard",
-            BASE.to_string(),
+            base(),
             &["--resume", "--shard", "0/2"],
             2,
             "--shard",
         ),
-        case(
-            "--threads 0",
-            BASE.to_string(),
-            &["--threads", "0"],
-            2,
-            "--threads",
-        ),
-        case(
-            "--shard 3/3",
-            BASE.to_string(),
-            &["--shard", "3/3"],
-            2,
-            "--shard",
-        ),
+        case("--threads 0", base(), &["--threads", "0"], 2, "--threads"),
+        case("--shard 3/3", base(), &["--shard", "3/3"], 2, "--shard"),
     ]
 }
 
@@ -195,7 +169,7 @@ fn every_audit_case_is_refused_by_name_without_a_panic_or_output() {
 fn absurd_thread_counts_are_capped_with_a_note() {
     let dir = common::scratch("audit", "threads");
     let file = dir.join("exp.toml");
-    std::fs::write(&file, BASE).unwrap();
+    std::fs::write(&file, base()).unwrap();
     let out = dir.join("out");
     let o = common::bin()
         .env("RUST_BACKTRACE", "1")

@@ -7,28 +7,14 @@ mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use stdp_flow::app::{self, Outcome, RunRequest};
+use stdp_flow::app::{self, Outcome, RunRequest, ShardFile};
 use stdp_flow::experiment::Overrides;
 
-const EXP: &str = r#"name = "faults"
-seed = 5
-[loss]
-kind = "logcosh"
-center = [1.0, -0.5]
-[scaling]
-rule = "corrected"
-alpha = 1.0
-a = 1.0
-[reference]
-drift = "limit"
-[sweep]
-n = [100, 200, 400]
-trajectories = 64
-checkpoints = 20
-[claim]
-slope = -1.0
-tolerance = 0.5
-"#;
+/// The experiment: the shared tiny one with 20 checkpoints.
+fn experiment() -> String {
+    common::tiny_experiment("faults", 5)
+        .replace("trajectories = 64", "trajectories = 64\ncheckpoints = 20")
+}
 
 fn scratch(name: &str) -> PathBuf {
     common::scratch("faults", name)
@@ -135,6 +121,12 @@ fn without_timings(path: &Path) -> String {
     serde_json::to_string_pretty(&v).unwrap()
 }
 
+/// The rows of a results folder without their timings.
+fn rows_of(dir: &Path) -> serde_json::Value {
+    let text = without_timings(&dir.join("summary.json"));
+    serde_json::from_str::<serde_json::Value>(&text).unwrap()["rows"].clone()
+}
+
 /// Runs `f`, and fails the test with `what` if it panics.
 fn no_panic<T>(what: &str, f: impl FnOnce() -> T) -> T {
     match catch_unwind(AssertUnwindSafe(f)) {
@@ -160,34 +152,42 @@ fn assert_ascii(text: &str) {
 fn damaged_shard_files_are_refused_or_merged_never_a_panic() {
     let d = scratch("shards");
     let f = d.join("exp.toml");
-    std::fs::write(&f, EXP).unwrap();
+    std::fs::write(&f, experiment()).unwrap();
     let shards = d.join("shards");
     for i in 0..2 {
         let r = request(&f, &shards, Some(&format!("{i}/2")), false);
         assert_eq!(app::run_file(&r).unwrap(), Outcome::Success);
     }
-    let good = without_timings(&shards.join("shard-1-of-2.json"));
+    // The shard with its timings set to 0 (so that the damage drawn is the same on every run) and
+    // its checksum made to match again.
+    let mut file: ShardFile =
+        serde_json::from_str(&without_timings(&shards.join("shard-1-of-2.json"))).unwrap();
+    file.checksum = file.content_hash();
+    let good = serde_json::to_string_pretty(&file).unwrap();
     assert_ascii(&good);
+    let part = d.join("damaged.json");
+    let parts = [shards.join("shard-0-of-2.json"), part.clone()];
+    std::fs::write(&part, &good).unwrap();
+    app::merge(&parts, Some(d.join("reference")), Some(1)).expect("the undamaged shard merges");
+    let reference = rows_of(&d.join("reference"));
     let mut damage = Damage(2026);
-    let (mut refused, mut merged) = (0, 0);
+    let (mut refused, mut merged, mut resealed) = (0, 0, 0);
     for case in 0..150 {
         let bad = damage.apply(&good);
-        let part = d.join("damaged.json");
         std::fs::write(&part, &bad).unwrap();
         let out = d.join(format!("merged-{case}"));
-        let parts = [shards.join("shard-0-of-2.json"), part];
         let r = no_panic(&format!("merge of damaged shard case {case}"), || {
             app::merge(&parts, Some(out.clone()), Some(1))
         });
         match r {
-            Ok(_) => merged += 1,
+            // Only a damage that changes nothing (spacing) may merge, to the same results.
+            Ok(_) => {
+                merged += 1;
+                assert_eq!(rows_of(&out), reference, "case {case}: damage merged");
+            }
             Err(e) => {
                 refused += 1;
-                assert!(
-                    !out.exists(),
-                    "case {case}: a refused merge wrote {}",
-                    out.display()
-                );
+                assert!(!out.exists(), "case {case}: a refused merge wrote output");
                 assert!(
                     e.to_string().contains("damaged.json"),
                     "case {case}: the error does not name the file: {e}"
@@ -195,9 +195,19 @@ fn damaged_shard_files_are_refused_or_merged_never_a_panic() {
             }
         }
         let _ = std::fs::remove_dir_all(&out);
+        // The same damage with the checksum made to match (a faulty writer): the checks behind
+        // the checksum must refuse it or merge it, never panic.
+        if let Ok(mut f) = serde_json::from_str::<ShardFile>(&bad) {
+            f.checksum = f.content_hash();
+            std::fs::write(&part, serde_json::to_string(&f).unwrap()).unwrap();
+            resealed += 1;
+            let _ = no_panic(&format!("merge of resealed shard case {case}"), || {
+                app::merge(&parts, Some(out.clone()), Some(1))
+            });
+            let _ = std::fs::remove_dir_all(&out);
+        }
     }
-    assert!(refused > 100, "only {refused} of 150 damaged files refused");
-    eprintln!("damaged shards: {refused} refused, {merged} merged");
+    eprintln!("damaged shards: {refused} refused, {merged} merged unchanged, {resealed} resealed");
     let _ = std::fs::remove_dir_all(&d);
 }
 
@@ -205,7 +215,7 @@ fn damaged_shard_files_are_refused_or_merged_never_a_panic() {
 fn damaged_results_folders_are_refused_or_read_never_a_panic() {
     let d = scratch("results");
     let f = d.join("exp.toml");
-    std::fs::write(&f, EXP).unwrap();
+    std::fs::write(&f, experiment()).unwrap();
     let out = d.join("run");
     assert_eq!(
         app::run_file(&request(&f, &out, None, false)).unwrap(),

@@ -1,6 +1,8 @@
 //! The library API: a study of a user-defined loss, run in-process exactly as
 //! `examples/custom_loss.rs` runs it.
 
+mod common;
+
 #[path = "../examples/custom_loss.rs"]
 #[allow(dead_code)]
 mod custom_loss;
@@ -94,27 +96,10 @@ fn verify_is_a_library_call_with_an_outcome() {
     let experiments = dir.join("experiments");
     std::fs::create_dir_all(&experiments).unwrap();
     let file = |expect: &str| {
-        format!(
-            r#"name = "tiny"
-seed = 3
-[loss]
-kind = "logcosh"
-center = [1.0, -0.5]
-[scaling]
-rule = "corrected"
-alpha = 1.0
-a = 1.0
-[reference]
-drift = "limit"
-[sweep]
-n = [100, 400, 1600]
-trajectories = 400
-[claim]
-slope = -1.0
-tolerance = 0.5
-expect = "{expect}"
-"#
-        )
+        common::tiny_experiment("tiny", 3)
+            .replace("n = [100, 200, 400]", "n = [100, 400, 1600]")
+            .replace("trajectories = 64", "trajectories = 400")
+            + &format!("expect = \"{expect}\"\n")
     };
     let request = VerifyRequest {
         quick: false,
