@@ -266,6 +266,12 @@ pub fn summarize(
 pub trait Checkpoint: Send {
     /// Called with the partial summary after each newly completed point.
     fn save(&mut self, partial: &Summary) -> Result<(), Error>;
+
+    /// Whether [`Checkpoint::save`] wants the partial summaries (building one copies the rows
+    /// so far); `false` skips them.
+    fn wants_partials(&self) -> bool {
+        true
+    }
 }
 
 /// A run that keeps no checkpoints.
@@ -274,6 +280,10 @@ pub struct NoCheckpoint;
 impl Checkpoint for NoCheckpoint {
     fn save(&mut self, _partial: &Summary) -> Result<(), Error> {
         Ok(())
+    }
+
+    fn wants_partials(&self) -> bool {
+        false
     }
 }
 
@@ -335,16 +345,18 @@ pub(crate) fn run_points(
         observer.finish_point(&row);
         rows.push(row);
         paths.extend(path);
-        let seconds = prior_seconds + clock.seconds();
-        let partial = summarize(
-            exp,
-            opts,
-            &clock,
-            (rows.clone(), paths.clone()),
-            seconds,
-            false,
-        );
-        checkpoint.save(&partial)?;
+        if checkpoint.wants_partials() {
+            let seconds = prior_seconds + clock.seconds();
+            let partial = summarize(
+                exp,
+                opts,
+                &clock,
+                (rows.clone(), paths.clone()),
+                seconds,
+                false,
+            );
+            checkpoint.save(&partial)?;
+        }
     }
     let seconds = prior_seconds + clock.seconds();
     Ok(summarize(exp, opts, &clock, (rows, paths), seconds, true))
