@@ -5,9 +5,8 @@
 use crate::engine::Isa;
 use crate::engine::{PointSpec, group_count, run_point};
 use crate::loss::{LANES, Linear, LogCosh, Logistic, Loss, Quadratic};
-use crate::rng::{PcgLanes, advance_split, symmetric_uniform, trajectory_rng, xsl_rr};
+use crate::rng::{XoshiroLanes, symmetric_uniform, trajectory_rng};
 use crate::scaling::{Scaling, ScalingRule};
-use rand::Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::hint::black_box;
@@ -124,94 +123,53 @@ fn spec<'a>(w: &'a Workload, theta0: &'a [f64]) -> PointSpec<'a> {
 }
 
 /// Seconds to draw `count` uniforms on the current pool, in `tasks` tasks of [`LANES`]
-/// `Pcg64Mcg` streams, by each of three implementations compiled for the kernel's instruction set:
-/// `rand_pcg`'s own `next_u64`, the kernel's generator code ([`PcgLanes::advance_words`]: scalar
-/// multiplies, a vectorised [`xsl_rr`]), and [`advance_split`] (the multiply from 32-bit partial
-/// products in vector registers). The fastest is the cost floor of the kernel, which needs one uniform per
+/// xoshiro256++ streams stepped together ([`XoshiroLanes`], the kernel's generator code compiled
+/// for its instruction set): the generator's share of the kernel, which needs one uniform per
 /// coordinate-step.
 pub fn rng_floors(count: f64, tasks: u64) -> Vec<(&'static str, f64)> {
     let rows = (count / tasks as f64 / LANES as f64).ceil() as u64;
     let isa = Isa::detect();
-    [
-        ("rand_pcg", FloorCode::RandPcg),
-        ("lanes", FloorCode::Lanes),
-        ("split", FloorCode::Split),
-    ]
-    .into_iter()
-    .map(|(name, code)| {
-        let t0 = Instant::now();
-        let total: f64 = (0..tasks)
-            .into_par_iter()
-            .map(|t| floor_task(code, t, rows, isa))
-            .sum();
-        black_box(total);
-        (name, t0.elapsed().as_secs_f64())
-    })
-    .collect()
+    let t0 = Instant::now();
+    let total: f64 = (0..tasks)
+        .into_par_iter()
+        .map(|t| floor_task(t, rows, isa))
+        .sum();
+    black_box(total);
+    vec![("xoshiro256++ lanes", t0.elapsed().as_secs_f64())]
 }
 
-#[derive(Clone, Copy)]
-enum FloorCode {
-    RandPcg,
-    Lanes,
-    Split,
-}
-
-fn floor_task(code: FloorCode, task: u64, rows: u64, isa: Isa) -> f64 {
+fn floor_task(task: u64, rows: u64, isa: Isa) -> f64 {
     match isa {
-        Isa::Baseline => floor_body(code, task, rows),
+        Isa::Baseline => floor_body(task, rows),
         // SAFETY: the features were detected at run time by `Isa::detect`.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { floor_avx2(code, task, rows) },
+        Isa::Avx2 => unsafe { floor_avx2(task, rows) },
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { floor_avx512(code, task, rows) },
+        Isa::Avx512 => unsafe { floor_avx512(task, rows) },
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn floor_avx2(code: FloorCode, task: u64, rows: u64) -> f64 {
-    floor_body(code, task, rows)
+fn floor_avx2(task: u64, rows: u64) -> f64 {
+    floor_body(task, rows)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx2")]
-fn floor_avx512(code: FloorCode, task: u64, rows: u64) -> f64 {
-    floor_body(code, task, rows)
+fn floor_avx512(task: u64, rows: u64) -> f64 {
+    floor_body(task, rows)
 }
 
 /// The sum of `rows` x [`LANES`] uniforms on [-1/2, 1/2].
 #[inline(always)]
-fn floor_body(code: FloorCode, task: u64, rows: u64) -> f64 {
-    let streams = (0..LANES as u64).map(|b| trajectory_rng(7, task, 0, b));
+fn floor_body(task: u64, rows: u64) -> f64 {
+    let (mut rng, _) = XoshiroLanes::new((0..LANES as u64).map(|b| trajectory_rng(7, task, 0, b)));
     let mut acc = [0.0f64; LANES];
-    match code {
-        FloorCode::RandPcg => {
-            let mut rng: Vec<rand_pcg::Pcg64Mcg> = streams.collect();
-            for _ in 0..rows {
-                for (a, r) in acc.iter_mut().zip(rng.iter_mut()) {
-                    *a += symmetric_uniform(r.next_u64(), 0.5);
-                }
-            }
-        }
-        FloorCode::Split => {
-            let (mut hi, mut lo) = PcgLanes::new(streams).0.words();
-            for _ in 0..rows {
-                advance_split(&mut hi, &mut lo);
-                for b in 0..LANES {
-                    acc[b] += symmetric_uniform(xsl_rr(hi[b], lo[b]), 0.5);
-                }
-            }
-        }
-        FloorCode::Lanes => {
-            let (mut hi, mut lo) = PcgLanes::new(streams).0.words();
-            for _ in 0..rows {
-                let prev = (hi, lo);
-                PcgLanes::advance_words((&prev.0, &prev.1), &mut hi, &mut lo);
-                for b in 0..LANES {
-                    acc[b] += symmetric_uniform(xsl_rr(hi[b], lo[b]), 0.5);
-                }
-            }
+    for _ in 0..rows {
+        let bits = rng.next();
+        for b in 0..LANES {
+            acc[b] += symmetric_uniform(bits[b], 0.5);
         }
     }
     acc.iter().sum()

@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Location, closest};
 use crate::rng::{shuffle, splitmix64};
+use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 use std::path::Path;
 
@@ -321,7 +322,7 @@ pub fn split(
     let mut rng = Pcg64Mcg::new(
         u128::from(splitmix64(seed ^ 0x0053_504C_4954)) << 64 | u128::from(splitmix64(seed)),
     );
-    shuffle(&mut order, &mut rng);
+    shuffle(&mut order, || rng.next_u64());
     let (test_rows, train_rows) = order.split_at(n_test);
     let mut train = data.subset(train_rows);
     let mut test = data.subset(test_rows);

@@ -16,8 +16,7 @@
 
 use crate::fastmath::{self, ExpKernel};
 use crate::loss::{LANES, Loss, RowLoss};
-use crate::rng::{PcgLanes, pcg_rewind, symmetric_uniform, xsl_rr};
-use rand_pcg::Pcg64Mcg;
+use crate::rng::{Xoshiro256pp, XoshiroLanes, symmetric_uniform};
 
 /// One trajectory of eq. 3.2, scalar and unbatched: the tests' reference, written independently
 /// of the engine's batches.
@@ -26,7 +25,7 @@ pub struct Trajectory<'a> {
     loss: &'a dyn Loss,
     alpha_n: f64,
     a_n: f64,
-    rng: Pcg64Mcg,
+    rng: Xoshiro256pp,
     theta: Vec<f64>,
     prev_loss: f64,
     prev_e: Vec<f64>,
@@ -37,7 +36,13 @@ pub struct Trajectory<'a> {
 #[cfg(test)]
 impl<'a> Trajectory<'a> {
     /// theta(0) = theta0, with U(0) drawn and L(theta0 + U(0)) stored.
-    pub fn new(loss: &'a dyn Loss, theta0: &[f64], alpha_n: f64, a_n: f64, rng: Pcg64Mcg) -> Self {
+    pub fn new(
+        loss: &'a dyn Loss,
+        theta0: &[f64],
+        alpha_n: f64,
+        a_n: f64,
+        rng: Xoshiro256pp,
+    ) -> Self {
         let d = theta0.len();
         let mut t = Self {
             loss,
@@ -58,7 +63,7 @@ impl<'a> Trajectory<'a> {
 
     fn draw(&mut self) {
         for i in 0..self.theta.len() {
-            let u = symmetric_uniform(rand::Rng::next_u64(&mut self.rng), self.a_n);
+            let u = symmetric_uniform(self.rng.next_u64(), self.a_n);
             self.x[i] = self.theta[i] + u;
             self.e[i] = (-u).exp();
         }
@@ -156,86 +161,75 @@ impl<T: Copy> std::ops::DerefMut for Rows<T> {
 /// is at `i * LANES + b`. Lanes at or beyond `lanes` are padding; their values are never read out.
 ///
 /// The update is software-pipelined: between updates the batch already holds exp(-U(l)) and the
-/// loss L(theta(l-1) + U(l)) for the coming update l, and the random bits of U(l + 1). One pass
-/// over the coordinates then updates theta, forms x = theta + U and exp(-U) of the next update
-/// from the stored bits, adds x's terms to that update's loss ([`RowLoss`]; other losses get x
-/// stored and [`Loss::value_lanes`] after the pass) and draws the bits of the update after, so
-/// that the scalar 128-bit multiplies of the generators run alongside the vector arithmetic
-/// instead of before it. Each lane still consumes its generator's words in the same order as
-/// [`Trajectory`], and the loss is summed in the same order as [`Loss::value`].
+/// loss L(theta(l-1) + U(l)) for the coming update l. One pass over the coordinates then updates
+/// theta, draws U(l + 1) from the lanes' generators (held in registers for the pass), forms
+/// x = theta + U and exp(-U) of the next update and adds x's terms to that update's loss
+/// ([`RowLoss`]; other losses get x stored and [`Loss::value_lanes`] after the pass). Each lane
+/// consumes its generator's words in the same order as [`Trajectory`], and the loss is summed in
+/// the same order as [`Loss::value`].
 ///
 /// Aligned to 128 bytes (two cache lines, the unit of the adjacent-line prefetcher) so that batches
 /// stepped on different threads never share a line.
 #[repr(align(128))]
 pub struct LaneBatch {
     lanes: usize,
+    rng: XoshiroLanes,
     theta: Rows<f64>,
     prev_e: Rows<f64>,
     e: Rows<f64>,
     x: Rows<f64>,
-    hi: Rows<u64>,
-    lo: Rows<u64>,
     prev_loss: [f64; LANES],
     next_loss: [f64; LANES],
     acc: [f64; LANES],
 }
 
 impl LaneBatch {
-    /// Starts every lane at theta0 and draws U(0), U(1) and the bits of U(2). `rngs` yields one
-    /// generator per real lane.
+    /// Starts every lane at theta0 and draws U(0) and U(1). `rngs` yields one generator per real
+    /// lane.
     pub fn new(
         loss: &dyn Loss,
         theta0: &[f64],
         a_n: f64,
-        rngs: impl IntoIterator<Item = Pcg64Mcg>,
+        rngs: impl IntoIterator<Item = Xoshiro256pp>,
         ws: &mut Workspace,
     ) -> Self {
         let d = theta0.len();
-        let (mut rng, lanes) = PcgLanes::new(rngs);
+        let (rng, lanes) = XoshiroLanes::new(rngs);
         let mut theta = Rows::new(d, 0.0);
         for i in 0..d {
             theta[i * LANES..(i + 1) * LANES].fill(theta0[i]);
         }
         let mut b = Self {
             lanes,
+            rng,
             theta,
             prev_e: Rows::new(d, 0.0),
             e: Rows::new(d, 0.0),
             x: Rows::new(d, 0.0),
-            hi: Rows::new(d, 0),
-            lo: Rows::new(d, 0),
             prev_loss: [0.0; LANES],
             next_loss: [0.0; LANES],
             acc: [0.0; LANES],
         };
-        b.draw_bits(&mut rng);
         b.fill(a_n);
         loss.value_lanes(&b.x, LANES, &mut ws.scratch, &mut b.prev_loss);
         std::mem::swap(&mut b.prev_e, &mut b.e);
-        b.draw_bits(&mut rng);
         b.fill(a_n);
         loss.value_lanes(&b.x, LANES, &mut ws.scratch, &mut b.next_loss);
-        b.draw_bits(&mut rng);
         b
     }
 
-    /// The next d states of every lane into the rows. From then on the last row holds the
-    /// generators' states ([`PcgLanes::advance_words`]).
-    fn draw_bits(&mut self, rng: &mut PcgLanes) {
-        let hi = self.hi.as_chunks_mut::<LANES>().0.iter_mut();
-        for (hi, lo) in hi.zip(self.lo.as_chunks_mut::<LANES>().0) {
-            rng.advance(hi, lo);
-        }
-    }
-
-    /// x = theta + U and exp(-U) from the stored bits, with `f64::exp`'s replacement chosen as in
-    /// the kernel (start-up only).
+    /// Draws U of every lane: x = theta + U and exp(-U), with `f64::exp`'s replacement chosen as
+    /// in the kernel (start-up only).
     fn fill(&mut self, a_n: f64) {
         let exp = ExpKernel::for_range(a_n);
-        for k in 0..self.hi.len() {
-            let u = symmetric_uniform(xsl_rr(self.hi[k], self.lo[k]), a_n);
-            self.x[k] = self.theta[k] + u;
-            self.e[k] = exp.eval(-u);
+        for i in 0..self.theta.len() / LANES {
+            let bits = self.rng.next();
+            for b in 0..LANES {
+                let k = i * LANES + b;
+                let u = symmetric_uniform(bits[b], a_n);
+                self.x[k] = self.theta[k] + u;
+                self.e[k] = exp.eval(-u);
+            }
         }
     }
 
@@ -295,9 +289,9 @@ impl LaneBatch {
     }
 
     /// The pipelined pass of [`Self::step_rows`], row by row: theta += delta (e - prev_e) and
-    /// its distances to zl and zr; x and exp(-U) of the next update, x's loss terms added to the
-    /// returned sums (or x stored) and exp(-U) written into `prev_e` (whose old row is no longer
-    /// needed); then the next bits of that row.
+    /// its distances to zl and zr; U of the next update from the generators, x and exp(-U), x's
+    /// loss terms added to the returned sums (or x stored) and exp(-U) written into `prev_e`
+    /// (whose old row is no longer needed).
     #[allow(clippy::type_complexity)]
     #[inline(always)]
     fn pass<L: RowLoss + ?Sized>(
@@ -312,24 +306,18 @@ impl LaneBatch {
         f: impl Fn(f64) -> f64,
     ) -> [f64; LANES] {
         let mut acc = [0.0; LANES];
-        // Row i's new generator state is row (i - 1)'s new state stepped once; row 0's is the
-        // last row's state from the previous pass (copied before the loop) stepped once.
-        let last_row = |v: &[u64]| v.as_chunks::<LANES>().0.last().copied().unwrap_or_default();
-        let last = (last_row(&self.hi), last_row(&self.lo));
-        let mut prev: (&[u64; LANES], &[u64; LANES]) = (&last.0, &last.1);
+        let mut rng = self.rng.clone();
         let mut dn = [0.0; LANES];
         let mut df = [0.0; LANES];
         let rows = (self.theta.as_chunks_mut::<LANES>().0.iter_mut())
             .zip(self.e.as_chunks::<LANES>().0)
             .zip(self.prev_e.as_chunks_mut::<LANES>().0.iter_mut())
             .zip(self.x.as_chunks_mut::<LANES>().0.iter_mut())
-            .zip(self.hi.as_chunks_mut::<LANES>().0.iter_mut())
-            .zip(self.lo.as_chunks_mut::<LANES>().0.iter_mut())
             .zip(zl.iter().zip(zr));
-        for (i, ((((((th, e), pe), x), hi), lo), (&a, &c))) in rows.enumerate() {
+        for (i, ((((th, e), pe), x), (&a, &c))) in rows.enumerate() {
             let t: [f64; LANES] = std::array::from_fn(|b| th[b] + delta[b] * (e[b] - pe[b]));
-            let u: [f64; LANES] =
-                std::array::from_fn(|b| symmetric_uniform(xsl_rr(hi[b], lo[b]), a_n));
+            let bits = rng.next();
+            let u: [f64; LANES] = std::array::from_fn(|b| symmetric_uniform(bits[b], a_n));
             for b in 0..LANES {
                 dn[b] += (t[b] - a) * (t[b] - a);
                 df[b] += (t[b] - c) * (t[b] - c);
@@ -342,9 +330,8 @@ impl LaneBatch {
                 *x = xv;
             }
             *pe = std::array::from_fn(|b| f(-u[b]));
-            PcgLanes::advance_words(prev, hi, lo);
-            prev = (hi, lo);
         }
+        self.rng = rng;
         *near = dn;
         *far = df;
         acc
@@ -359,8 +346,7 @@ impl LaneBatch {
     /// of each, alignment). Each is a separate allocation of d cache lines.
     pub fn heap_arrays(d: usize) -> (usize, usize, usize) {
         let line = std::mem::size_of::<Line<f64>>();
-        debug_assert_eq!(line, std::mem::size_of::<Line<u64>>());
-        (6, d * line, std::mem::align_of::<Line<f64>>())
+        (4, d * line, std::mem::align_of::<Line<f64>>())
     }
 
     /// Heap bytes this batch holds (what [`Self::heap_arrays`] describes).
@@ -369,19 +355,17 @@ impl LaneBatch {
         // Every field is named: a new one does not compile until it is counted here.
         let LaneBatch {
             lanes: _,
+            rng: _,
             theta,
             prev_e,
             e,
             x,
-            hi,
-            lo,
             prev_loss: _,
             next_loss: _,
             acc: _,
         } = self;
         let f = |r: &Rows<f64>| std::mem::size_of_val(&r.0[..]);
-        let u = |r: &Rows<u64>| std::mem::size_of_val(&r.0[..]);
-        f(theta) + f(prev_e) + f(e) + f(x) + u(hi) + u(lo)
+        f(theta) + f(prev_e) + f(e) + f(x)
     }
 
     /// theta of all lanes, coordinate-major with stride [`LANES`].
@@ -403,10 +387,9 @@ impl LaneBatch {
     }
 
     /// Replaces lane b by the finite point z after a divergence, so that its arithmetic stays
-    /// finite (the lane's results are not used in estimates). The lane continues exactly as a
-    /// trajectory restarted from theta = z with previous loss 0 and previous exp(-U) = 1 would:
-    /// U of its coming update is recovered from the generator states (stepped back over the d
-    /// draws made since, [`pcg_rewind`]) and its loss recomputed at z + U.
+    /// finite (the lane's results are not used in estimates). The lane continues as a trajectory
+    /// restarted from theta = z with previous loss 0 and previous exp(-U) = 1 would, whose coming U
+    /// is drawn afresh from the lane's stream (d more draws), with the kernel's exp for `a_n`.
     pub fn park_lane<L: Loss + ?Sized>(
         &mut self,
         b: usize,
@@ -416,15 +399,17 @@ impl LaneBatch {
         ws: &mut Workspace,
     ) {
         let d = z.len();
+        let exp = ExpKernel::for_range(a_n);
+        let mut rng = self.rng.lane(b);
         for (i, zi) in z.iter().enumerate() {
             let k = i * LANES + b;
-            let state = (u128::from(self.hi[k]) << 64) | u128::from(self.lo[k]);
-            let drawn = pcg_rewind(state, d as u64);
-            let u = symmetric_uniform(xsl_rr((drawn >> 64) as u64, drawn as u64), a_n);
+            let u = symmetric_uniform(rng.next_u64(), a_n);
             ws.scratch[i] = zi + u;
             self.theta[k] = *zi;
+            self.e[k] = exp.eval(-u);
             self.prev_e[k] = 1.0;
         }
+        self.rng.set_lane(b, &rng);
         self.prev_loss[b] = 0.0;
         self.next_loss[b] = loss.value(&ws.scratch[..d]);
     }

@@ -1,13 +1,13 @@
 //! Per-trajectory random streams and the uniform noise U(l).
 //!
-//! Each trajectory owns a `Pcg64Mcg` (O'Neill 2014, "PCG: A family of simple fast space-efficient
-//! statistically good algorithms for random number generation") seeded from
-//! (seed, n, dim, trajectory index) through the SplitMix64 finaliser (Steele, Lea & Flood 2014,
-//! "Fast splittable pseudorandom number generators"). Nothing else enters, so results do not depend
-//! on the thread count or on scheduling.
+//! Each trajectory owns a xoshiro256++ stream ([`Xoshiro256pp`]) keyed by (seed, n, dim,
+//! trajectory index) through the SplitMix64 finaliser (Steele, Lea & Flood 2014, "Fast splittable
+//! pseudorandom number generators"). Nothing else enters, so results do not depend on the thread
+//! count or on scheduling. The engine steps [`LANES`] such streams at once ([`XoshiroLanes`]).
+//! Draws outside the recursion (the data split, the sample orders, the fluctuation limit's
+//! Gaussian paths, the network's signs) use `Pcg64Mcg` (O'Neill 2014).
 
 use crate::loss::LANES;
-use rand_pcg::Pcg64Mcg;
 
 /// The SplitMix64 output function: a bijective 64-bit mixer.
 #[inline]
@@ -34,147 +34,131 @@ pub fn mix_seed(seed: u64, identity: &str) -> u64 {
     splitmix64(seed ^ splitmix64(fnv1a64(identity.as_bytes())))
 }
 
-/// The 128-bit generator state for one trajectory.
-pub fn stream_state(seed: u64, n: u64, dim: u64, index: u64) -> u128 {
+/// The key of one trajectory's stream: SplitMix64 chained over (seed, n, dim, index).
+fn stream_key(seed: u64, n: u64, dim: u64, index: u64) -> u64 {
     let mut h = splitmix64(seed ^ 0x5354_4450_2D46_4C4F);
     h = splitmix64(h ^ n);
     h = splitmix64(h ^ dim.rotate_left(32));
-    h = splitmix64(h ^ index);
+    splitmix64(h ^ index)
+}
+
+/// The 128-bit `Pcg64Mcg` state for one key (the fluctuation limit's Gaussian paths, which are not
+/// in the kernel, keep this generator).
+pub fn stream_state(seed: u64, n: u64, dim: u64, index: u64) -> u128 {
+    let h = stream_key(seed, n, dim, index);
     let lo = splitmix64(h ^ 0x0123_4567_89AB_CDEF);
     let hi = splitmix64(lo ^ h);
     (u128::from(hi) << 64) | u128::from(lo)
 }
 
-/// The generator of one trajectory.
-pub fn trajectory_rng(seed: u64, n: u64, dim: u64, index: u64) -> Pcg64Mcg {
-    Pcg64Mcg::new(stream_state(seed, n, dim, index))
+/// The generator of one trajectory: xoshiro256++ keyed by (seed, n, dim, index).
+pub fn trajectory_rng(seed: u64, n: u64, dim: u64, index: u64) -> Xoshiro256pp {
+    Xoshiro256pp::from_key(stream_key(seed, n, dim, index))
 }
 
-/// The multiplier of `Pcg64Mcg` (O'Neill 2014, as in `rand_pcg`).
-const PCG_MULTIPLIER: u128 = 0x2360_ED05_1FC6_5DA4_4385_DF64_9FCC_F645;
-
-/// The PCG XSL RR output function of a 128-bit state given as its high and low words.
-#[inline(always)]
-pub fn xsl_rr(hi: u64, lo: u64) -> u64 {
-    (hi ^ lo).rotate_right((hi >> 58) as u32)
+/// xoshiro256++ (Blackman & Vigna 2021, "Scrambled linear pseudorandom number generators", ACM
+/// TOMS 47(4), reference code at prng.di.unimi.it): 256 bits of state, period 2^256 - 1, only
+/// additions, shifts, rotations and xors, so [`XoshiroLanes`] runs [`LANES`] streams in vector
+/// registers. It passes BigCrush (TestU01) and PractRand to 32 TB without systematic failures
+/// (the authors' report, section 10); unlike xoshiro256+, every output bit is usable, so the top 52
+/// bits taken by [`symmetric_uniform`] have no weak low-bit linearity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Xoshiro256pp {
+    s: [u64; 4],
 }
 
-/// [`LANES`] `Pcg64Mcg` streams stepped together, with the state transition (a scalar 128-bit
-/// multiply) separated from the output function: [`Self::advance`] stores each new state as two
-/// words, and [`xsl_rr`] turns them into the same 64 bits `Pcg64Mcg::next_u64` returns, in a
-/// form the compiler vectorises across lanes.
+impl Xoshiro256pp {
+    /// The stream whose state is the next four outputs of SplitMix64 started at `key`, as the
+    /// authors recommend for seeding. Distinct keys give streams whose overlap within L draws each,
+    /// among M streams, has probability below M^2 L / 2^256.
+    pub fn from_key(key: u64) -> Self {
+        let mut s = [0u64; 4];
+        for (k, w) in s.iter_mut().enumerate() {
+            *w = splitmix64(key.wrapping_add((k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        }
+        Self::from_state(s)
+    }
+
+    /// The stream at state `s` (the all-zero state, a fixed point, becomes [1, 0, 0, 0]).
+    pub fn from_state(s: [u64; 4]) -> Self {
+        if s == [0; 4] {
+            return Self { s: [1, 0, 0, 0] };
+        }
+        Self { s }
+    }
+
+    /// The next 64 bits.
+    #[inline(always)]
+    pub fn next_u64(&mut self) -> u64 {
+        let s = &mut self.s;
+        let out = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        out
+    }
+}
+
+/// [`LANES`] xoshiro256++ streams stepped together, state word k of lane b at `s[k][b]`: the same
+/// bits as each lane's [`Xoshiro256pp::next_u64`], in a form the compiler keeps in vector
+/// registers (one AVX-512 register or two AVX2 registers per state word).
 #[derive(Clone, Debug)]
-pub struct PcgLanes {
-    state: [u128; LANES],
+pub struct XoshiroLanes {
+    s: [[u64; LANES]; 4],
 }
 
-impl PcgLanes {
+impl XoshiroLanes {
     /// The streams of `rngs` (at most [`LANES`]; missing lanes get a fixed padding stream) and
     /// their number.
-    pub fn new(rngs: impl IntoIterator<Item = Pcg64Mcg>) -> (Self, usize) {
-        let mut state = [1u128; LANES];
-        let mut lanes = 0;
-        for r in rngs.into_iter().take(LANES) {
-            state[lanes] = r.state();
-            lanes += 1;
+    pub fn new(rngs: impl IntoIterator<Item = Xoshiro256pp>) -> (Self, usize) {
+        let mut lanes = Self {
+            s: [[0; LANES]; 4],
+        };
+        let mut count = 0;
+        for (b, r) in rngs.into_iter().take(LANES).enumerate() {
+            lanes.set_lane(b, &r);
+            count += 1;
         }
-        (Self { state }, lanes)
+        for b in count..LANES {
+            lanes.set_lane(b, &Xoshiro256pp::from_key(0x5041_4444 ^ b as u64));
+        }
+        (lanes, count)
     }
 
-    /// Steps every lane once and stores the new states' high and low words.
+    /// The next 64 bits of every lane.
     #[inline(always)]
-    pub fn advance(&mut self, hi: &mut [u64; LANES], lo: &mut [u64; LANES]) {
+    pub fn next(&mut self) -> [u64; LANES] {
+        let [s0, s1, s2, s3] = &mut self.s;
+        let out = std::array::from_fn(|b| s0[b].wrapping_add(s3[b]).rotate_left(23).wrapping_add(s0[b]));
         for b in 0..LANES {
-            let s = self.state[b].wrapping_mul(PCG_MULTIPLIER);
-            self.state[b] = s;
-            hi[b] = (s >> 64) as u64;
-            lo[b] = s as u64;
+            let t = s1[b] << 17;
+            s2[b] ^= s0[b];
+            s3[b] ^= s1[b];
+            s1[b] ^= s2[b];
+            s0[b] ^= s3[b];
+            s2[b] ^= t;
+            s3[b] = s3[b].rotate_left(45);
+        }
+        out
+    }
+
+    /// Lane b as a scalar generator at its current position.
+    pub fn lane(&self, b: usize) -> Xoshiro256pp {
+        Xoshiro256pp {
+            s: std::array::from_fn(|k| self.s[k][b]),
         }
     }
 
-    /// Steps every lane once from the states given as words (`prev_hi`, `prev_lo`) and stores
-    /// the new states' words: [`Self::advance`] for states that live in row arrays, where each
-    /// row's state is the previous row's stepped once (no copy of the state is kept elsewhere).
-    #[inline(always)]
-    pub fn advance_words(
-        (prev_hi, prev_lo): (&[u64; LANES], &[u64; LANES]),
-        hi: &mut [u64; LANES],
-        lo: &mut [u64; LANES],
-    ) {
-        for b in 0..LANES {
-            let s = ((u128::from(prev_hi[b]) << 64) | u128::from(prev_lo[b]))
-                .wrapping_mul(PCG_MULTIPLIER);
-            hi[b] = (s >> 64) as u64;
-            lo[b] = s as u64;
+    /// Puts lane b at the position of `r`.
+    pub fn set_lane(&mut self, b: usize, r: &Xoshiro256pp) {
+        for k in 0..4 {
+            self.s[k][b] = r.s[k];
         }
     }
-
-    /// Lane b as a `Pcg64Mcg` at its current position.
-    #[cfg(test)]
-    pub fn lane(&self, b: usize) -> Pcg64Mcg {
-        Pcg64Mcg::new(self.state[b])
-    }
-
-    /// The current states as high and low words.
-    pub fn words(&self) -> ([u64; LANES], [u64; LANES]) {
-        (
-            std::array::from_fn(|b| (self.state[b] >> 64) as u64),
-            std::array::from_fn(|b| self.state[b] as u64),
-        )
-    }
-}
-
-/// The inverse of [`PCG_MULTIPLIER`] modulo 2^128, by Newton's iteration x <- x (2 - M x), which
-/// doubles the number of correct low bits each time (M odd, so M M = 1 mod 8 to start).
-const PCG_MULTIPLIER_INV: u128 = {
-    let mut x = PCG_MULTIPLIER;
-    let mut k = 0;
-    while k < 7 {
-        x = x.wrapping_mul(2u128.wrapping_sub(PCG_MULTIPLIER.wrapping_mul(x)));
-        k += 1;
-    }
-    x
-};
-
-/// The `Pcg64Mcg` state `steps` draws before `state` (a multiplicative congruential step is
-/// invertible: multiply by the inverse multiplier, raised to `steps` by repeated squaring).
-pub fn pcg_rewind(state: u128, steps: u64) -> u128 {
-    let (mut factor, mut base, mut e) = (1u128, PCG_MULTIPLIER_INV, steps);
-    while e > 0 {
-        if e & 1 == 1 {
-            factor = factor.wrapping_mul(base);
-        }
-        base = base.wrapping_mul(base);
-        e >>= 1;
-    }
-    state.wrapping_mul(factor)
-}
-
-/// Steps N `Pcg64Mcg` states held as high and low words, with the 128-bit multiply built from
-/// 32-bit partial products so that the compiler can run it in vector registers (an alternative
-/// to the scalar multiplies of [`PcgLanes::advance`]; the bench's floor tries both).
-#[inline(always)]
-pub fn advance_split<const N: usize>(hi: &mut [u64; N], lo: &mut [u64; N]) {
-    const M_HI: u64 = (PCG_MULTIPLIER >> 64) as u64;
-    const M_LO: u64 = PCG_MULTIPLIER as u64;
-    for b in 0..N {
-        let (h, l) = (hi[b], lo[b]);
-        hi[b] = h
-            .wrapping_mul(M_LO)
-            .wrapping_add(l.wrapping_mul(M_HI))
-            .wrapping_add(mul_high(l, M_LO));
-        lo[b] = l.wrapping_mul(M_LO);
-    }
-}
-
-/// The high 64 bits of the 128-bit product a b, from four 32 x 32-bit products.
-#[inline(always)]
-fn mul_high(a: u64, b: u64) -> u64 {
-    const LOW: u64 = 0xFFFF_FFFF;
-    let (a0, a1, b0, b1) = (a & LOW, a >> 32, b & LOW, b >> 32);
-    let (p00, p01, p10, p11) = (a0 * b0, a0 * b1, a1 * b0, a1 * b1);
-    let mid = (p00 >> 32) + (p01 & LOW) + (p10 & LOW);
-    p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32)
 }
 
 /// Maps 64 random bits to a uniform on [-a, a]: the top 52 bits k give (2k + 1) 2^-52 - 1, times
@@ -194,12 +178,12 @@ pub fn symmetric_uniform(bits: u64, a: f64) -> f64 {
     ((big - MID) + 0.5) * (a * SCALE)
 }
 
-/// Shuffles `v` in place by Fisher-Yates (Knuth, TAOCP vol. 2, Algorithm 3.4.2 P) with `rng`.
+/// Shuffles `v` in place by Fisher-Yates (Knuth, TAOCP vol. 2, Algorithm 3.4.2 P), drawing from
+/// `next_u64`.
 /// The modulo draw has a bias below n / 2^64, negligible for any data set.
-pub fn shuffle<T>(v: &mut [T], rng: &mut Pcg64Mcg) {
-    use rand::Rng;
+pub fn shuffle<T>(v: &mut [T], mut next_u64: impl FnMut() -> u64) {
     for i in (1..v.len()).rev() {
-        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        let j = (next_u64() % (i as u64 + 1)) as usize;
         v.swap(i, j);
     }
 }
@@ -208,6 +192,7 @@ pub fn shuffle<T>(v: &mut [T], rng: &mut Pcg64Mcg) {
 mod tests {
     use super::*;
     use rand::Rng;
+    use rand_pcg::Pcg64Mcg;
 
     #[test]
     fn uniform_is_symmetric_and_inside() {
@@ -222,7 +207,7 @@ mod tests {
 
     #[test]
     fn exact_integer_conversion() {
-        let mut rng = trajectory_rng(1, 2, 3, 4);
+        let mut rng = Pcg64Mcg::new(1234);
         let fixed = [0u64, 1 << 12, u64::MAX, 0x1234_5678_9abc_def0, 1 << 63];
         let random = (0..100_000).map(|_| rng.next_u64());
         for bits in fixed.into_iter().chain(random) {
@@ -233,46 +218,44 @@ mod tests {
         }
     }
 
+    /// The reference code's outputs from the state [1, 2, 3, 4] (xoshiro256plusplus.c; the
+    /// first is rotl(5, 23) + 1 by hand).
     #[test]
-    fn pcg_lanes_reproduce_pcg64mcg() {
-        let (mut lanes, n) = PcgLanes::new((0..5).map(|k| trajectory_rng(3, 4, 5, k)));
-        assert_eq!(n, 5);
-        let mut reference: Vec<Pcg64Mcg> = (0..5).map(|k| trajectory_rng(3, 4, 5, k)).collect();
-        let (mut hi, mut lo) = ([0u64; LANES], [0u64; LANES]);
-        for _ in 0..1000 {
-            lanes.advance(&mut hi, &mut lo);
-            for (b, r) in reference.iter_mut().enumerate() {
-                assert_eq!(xsl_rr(hi[b], lo[b]), r.next_u64());
-            }
+    fn xoshiro_matches_the_reference_outputs() {
+        let mut r = Xoshiro256pp::from_state([1, 2, 3, 4]);
+        let expected = [
+            41_943_041,
+            58_720_359,
+            3_588_806_011_781_223,
+            3_591_011_842_654_386,
+            9_228_616_714_210_784_205,
+            9_973_669_472_204_895_162,
+            14_011_001_112_246_962_877,
+            12_406_186_145_184_390_807,
+            15_849_039_046_786_891_736,
+            10_450_023_813_501_588_000,
+        ];
+        for e in expected {
+            assert_eq!(r.next_u64(), e);
         }
-        assert_eq!(lanes.lane(2).next_u64(), reference[2].next_u64());
-        let (mut shi, mut slo) = lanes.words();
-        for _ in 0..1000 {
-            advance_split(&mut shi, &mut slo);
-            let prev = (hi, lo);
-            PcgLanes::advance_words((&prev.0, &prev.1), &mut hi, &mut lo);
-            let (mut hi2, mut lo2) = ([0; LANES], [0; LANES]);
-            lanes.advance(&mut hi2, &mut lo2);
-            assert_eq!((shi, slo), (hi, lo));
-            assert_eq!((hi2, lo2), (hi, lo));
-        }
-        let (mut a, mut b) = ([u64::MAX; LANES], [u64::MAX; LANES]);
-        advance_split(&mut a, &mut b);
-        let s = u128::MAX.wrapping_mul(PCG_MULTIPLIER);
-        assert_eq!((a[0], b[0]), ((s >> 64) as u64, s as u64));
     }
 
     #[test]
-    fn rewind_inverts_the_generator() {
-        assert_eq!(PCG_MULTIPLIER.wrapping_mul(PCG_MULTIPLIER_INV), 1);
-        let (mut lanes, _) = PcgLanes::new([trajectory_rng(8, 9, 10, 11)]);
-        let start = lanes.state[0];
-        let (mut hi, mut lo) = ([0u64; LANES], [0u64; LANES]);
-        for steps in 1..=300u64 {
-            lanes.advance(&mut hi, &mut lo);
-            assert_eq!(pcg_rewind(lanes.state[0], steps), start);
+    fn lanes_reproduce_scalar_streams() {
+        let (mut lanes, n) = XoshiroLanes::new((0..5).map(|k| trajectory_rng(3, 4, 5, k)));
+        assert_eq!(n, 5);
+        let mut reference: Vec<Xoshiro256pp> = (0..5).map(|k| trajectory_rng(3, 4, 5, k)).collect();
+        for _ in 0..1000 {
+            let out = lanes.next();
+            for (b, r) in reference.iter_mut().enumerate() {
+                assert_eq!(out[b], r.next_u64());
+            }
         }
-        assert_eq!(pcg_rewind(start, 0), start);
+        assert_eq!(lanes.lane(2), reference[2]);
+        let mut moved = lanes.lane(4);
+        moved.next_u64();
+        lanes.set_lane(1, &moved);
+        assert_eq!(lanes.next()[1], moved.next_u64());
     }
 
     #[test]

@@ -176,7 +176,7 @@ fn heap_arrays_describe_what_a_batch_holds() {
         let batch = LaneBatch::new(&loss, &vec![0.0; d], 0.1, [rng], &mut ws);
         let (n, bytes, align) = LaneBatch::heap_arrays(d);
         assert_eq!(batch.heap_bytes(), n * bytes);
-        assert_eq!((n, bytes, align), (6, 64 * d, 64));
+        assert_eq!((n, bytes, align), (4, 64 * d, 64));
         let (n, bytes, _) = Workspace::heap_arrays(d);
         assert_eq!(ws.heap_bytes(), n * bytes);
     }

@@ -19,7 +19,7 @@ pub use model::{LogisticModel, Model, SoftmaxModel};
 
 use crate::flow::{Rk4, step_doubling};
 use crate::loss::Loss;
-use crate::rng::{shuffle, splitmix64, symmetric_uniform, trajectory_rng};
+use crate::rng::{Xoshiro256pp, shuffle, splitmix64, symmetric_uniform, trajectory_rng};
 use crate::scaling::Scaling;
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
@@ -78,7 +78,7 @@ pub(crate) fn epoch_order(order: &mut [usize], epoch: u64, seed: u64) {
     let s = splitmix64(splitmix64(seed ^ 0x004F_5244_4552).wrapping_add(epoch));
     let hi = splitmix64(s);
     let mut rng = Pcg64Mcg::new((u128::from(hi) << 64) | u128::from(splitmix64(hi)));
-    shuffle(order, &mut rng);
+    shuffle(order, || rng.next_u64());
 }
 
 /// The order in which `count` samples are seen over `epochs` epochs (see [`epoch_order`]).
@@ -96,7 +96,7 @@ pub(crate) struct Learner {
     rule: Rule,
     setting: Setting,
     theta: Vec<f64>,
-    rng: Pcg64Mcg,
+    rng: Xoshiro256pp,
     loss_evaluations: u64,
     gradient_evaluations: u64,
     grad: Vec<f64>,
@@ -139,9 +139,7 @@ impl Learner {
         match self.rule {
             Rule::Stdp { n } => {
                 let s = &self.setting.scaling;
-                let mut stream = Pcg64Mcg::new(
-                    (u128::from(self.rng.next_u64()) << 64) | u128::from(self.rng.next_u64()),
-                );
+                let mut stream = Xoshiro256pp::from_key(self.rng.next_u64());
                 let mut bufs = Buffers {
                     x: &mut self.x,
                     e: &mut self.e,
@@ -234,7 +232,7 @@ pub(crate) struct Buffers<'a> {
 /// drawn first, then exp runs in a separate loop that the compiler vectorises, using
 /// `fastmath::exp` (within 2 ulp of `f64::exp`) when a <= its range limit.
 #[inline]
-pub(crate) fn draw(theta: &[f64], a: f64, rng: &mut Pcg64Mcg, x: &mut [f64], e: &mut [f64]) {
+pub(crate) fn draw(theta: &[f64], a: f64, rng: &mut Xoshiro256pp, x: &mut [f64], e: &mut [f64]) {
     for u in e.iter_mut() {
         *u = symmetric_uniform(rng.next_u64(), a);
     }
@@ -271,7 +269,7 @@ pub(crate) fn stdp_sample(
     alpha_n: f64,
     a_n: f64,
     n: u64,
-    rng: &mut Pcg64Mcg,
+    rng: &mut Xoshiro256pp,
     b: &mut Buffers,
 ) {
     draw(theta, a_n, rng, b.x, b.prev_e);
@@ -486,7 +484,7 @@ mod tests {
             let theta0: Vec<f64> = (0..d).map(|i| -0.5 + 0.1 * i as f64).collect();
             let (alpha, a, n) = (1.5, 0.01, 10_000);
             let mut reference =
-                Trajectory::new(loss.as_ref(), &theta0, alpha, a, Pcg64Mcg::new(77));
+                Trajectory::new(loss.as_ref(), &theta0, alpha, a, Xoshiro256pp::from_key(77));
             for _ in 0..n {
                 reference.step();
             }
@@ -503,7 +501,7 @@ mod tests {
                 alpha,
                 a,
                 n,
-                &mut Pcg64Mcg::new(77),
+                &mut Xoshiro256pp::from_key(77),
                 &mut b,
             );
             for (u, v) in theta.iter().zip(reference.theta()) {

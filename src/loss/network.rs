@@ -1,5 +1,5 @@
 use super::Loss;
-use crate::rng::{splitmix64, trajectory_rng};
+use crate::rng::{splitmix64, stream_state};
 use rand::Rng;
 
 /// |w| = exp(theta), with theta clamped to the range of `fastmath::exp`.
@@ -36,7 +36,8 @@ impl Network {
     pub fn new(p: usize, h: usize, c: usize, excitatory: f64, seed: u64) -> Self {
         assert!((1..=MAX_HIDDEN).contains(&h) && (2..=MAX_OUTPUTS).contains(&c));
         let d = (p + 1) * h + (h + 1) * c;
-        let mut rng = trajectory_rng(splitmix64(seed ^ 0x5349_474E), 0, d as u64, 0);
+        let mut rng =
+            rand_pcg::Pcg64Mcg::new(stream_state(splitmix64(seed ^ 0x5349_474E), 0, d as u64, 0));
         let signs = (0..d)
             .map(|_| {
                 if (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= excitatory {
