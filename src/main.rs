@@ -94,7 +94,8 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
-    /// Measure the kernel's throughput on fixed workloads against the random-number floor.
+    /// Measure the kernel's throughput on fixed workloads against a minimal fused kernel doing the
+    /// same arithmetic.
     Bench {
         /// Threads [default: all cores].
         #[arg(long)]

@@ -16,7 +16,9 @@
 
 use crate::fastmath::{self, ExpKernel};
 use crate::loss::{LANES, Loss, RowLoss};
-use crate::rng::{Xoshiro256pp, XoshiroLanes, symmetric_uniform};
+#[cfg(test)]
+use crate::rng::Portable;
+use crate::rng::{LaneStep, Xoshiro256pp, XoshiroLanes, symmetric_uniform};
 
 /// One trajectory of eq. 3.2, scalar and unbatched: the tests' reference, written independently
 /// of the engine's batches.
@@ -240,7 +242,14 @@ impl LaneBatch {
         let (mut near, mut far) = ([0.0; LANES], [0.0; LANES]);
         let exp = ExpKernel::for_range(a_n);
         let z = (&zero[..], &zero[..]);
-        self.step_rows(loss, alpha_n, a_n, exp, z, (&mut near, &mut far));
+        self.step_rows(
+            (loss, Portable),
+            alpha_n,
+            a_n,
+            exp,
+            z,
+            (&mut near, &mut far),
+        );
         self.step_loss(loss, ws);
     }
 
@@ -253,9 +262,9 @@ impl LaneBatch {
     /// the loss, and the reorder buffer holds only a few rows of it).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub(crate) fn step_rows<L: RowLoss + ?Sized>(
+    pub(crate) fn step_rows<L: RowLoss + ?Sized, G: LaneStep>(
         &mut self,
-        loss: &L,
+        (loss, step): (&L, G),
         alpha_n: f64,
         a_n: f64,
         exp: ExpKernel,
@@ -265,7 +274,7 @@ impl LaneBatch {
         let delta: [f64; LANES] =
             std::array::from_fn(|b| alpha_n * (self.next_loss[b] - self.prev_loss[b]));
         self.prev_loss = self.next_loss;
-        let p = (loss, delta, a_n, z, out);
+        let p = ((loss, step), delta, a_n, z, out);
         self.acc = match exp {
             ExpKernel::Taylor6 => self.pass(p, fastmath::exp_taylor::<6>),
             ExpKernel::Taylor8 => self.pass(p, fastmath::exp_taylor::<8>),
@@ -294,10 +303,10 @@ impl LaneBatch {
     /// (whose old row is no longer needed).
     #[allow(clippy::type_complexity)]
     #[inline(always)]
-    fn pass<L: RowLoss + ?Sized>(
+    fn pass<L: RowLoss + ?Sized, G: LaneStep>(
         &mut self,
-        (loss, delta, a_n, (zl, zr), (near, far)): (
-            &L,
+        ((loss, step), delta, a_n, (zl, zr), (near, far)): (
+            (&L, G),
             [f64; LANES],
             f64,
             (&[f64], &[f64]),
@@ -316,7 +325,7 @@ impl LaneBatch {
             .zip(zl.iter().zip(zr));
         for (i, ((((th, e), pe), x), (&a, &c))) in rows.enumerate() {
             let t: [f64; LANES] = std::array::from_fn(|b| th[b] + delta[b] * (e[b] - pe[b]));
-            let bits = rng.next();
+            let bits = step.next(&mut rng);
             let u: [f64; LANES] = std::array::from_fn(|b| symmetric_uniform(bits[b], a_n));
             for b in 0..LANES {
                 dn[b] += (t[b] - a) * (t[b] - a);
@@ -514,10 +523,10 @@ mod tests {
                 let out = (&mut near, &mut far);
                 if dynamic {
                     let l: &dyn Loss = loss;
-                    batch.step_rows(l, alpha_n, a_n, exp, (&z, &z), out);
+                    batch.step_rows((l, Portable), alpha_n, a_n, exp, (&z, &z), out);
                     batch.step_loss(l, &mut ws);
                 } else {
-                    batch.step_rows(loss, alpha_n, a_n, exp, (&z, &z), out);
+                    batch.step_rows((loss, Portable), alpha_n, a_n, exp, (&z, &z), out);
                     batch.step_loss(loss, &mut ws);
                 }
             }

@@ -10,7 +10,9 @@ use crate::fastmath::ExpKernel;
 use crate::flow::Rk4;
 use crate::loss::{Known, LANES, Loss, RowLoss};
 use crate::recursion::{LaneBatch, Workspace};
-use crate::rng::trajectory_rng;
+#[cfg(target_arch = "x86_64")]
+use crate::rng::Avx2Step;
+use crate::rng::{LaneStep, Portable, trajectory_rng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -226,55 +228,77 @@ impl Isa {
         }
     }
 
-    /// The widest instruction set this CPU supports (`STDP_FLOW_NO_SIMD` forces the baseline).
+    /// The widest instruction set this CPU supports, or a narrower one named by the environment
+    /// variable `STDP_FLOW_ISA` (`baseline`, `avx2`; to measure or test another path on the same
+    /// CPU). A name that is not narrower than what the CPU has is ignored.
     pub(crate) fn detect() -> Self {
+        let widest = Self::widest();
+        let asked = std::env::var("STDP_FLOW_ISA").ok();
+        Self::available()
+            .into_iter()
+            .find(|isa| asked.as_deref() == Some(isa.name()))
+            .unwrap_or(widest)
+    }
+
+    /// Every instruction set this CPU runs, the widest last.
+    pub(crate) fn available() -> Vec<Self> {
+        let mut v = vec![Isa::Baseline];
         #[cfg(target_arch = "x86_64")]
         {
-            if std::env::var_os("STDP_FLOW_NO_SIMD").is_some() {
-                return Isa::Baseline;
+            if is_x86_feature_detected!("avx2") {
+                v.push(Isa::Avx2);
             }
             if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq") {
-                return Isa::Avx512;
-            }
-            if is_x86_feature_detected!("avx2") {
-                return Isa::Avx2;
+                v.push(Isa::Avx512);
             }
         }
-        Isa::Baseline
+        v
+    }
+
+    fn widest() -> Self {
+        *Self::available()
+            .last()
+            .expect("the baseline is always available")
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn advance_group_avx2<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk: &Block, loss: &L) {
-    advance_group_impl(g, spec, blk, loss);
+fn advance_group_avx2<L: RowLoss + ?Sized>(
+    g: &mut Group,
+    (spec, blk): (&PointSpec, &Block),
+    loss: &L,
+    step: Avx2Step,
+) {
+    advance_group_impl(g, (spec, blk), loss, step);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx2")]
 fn advance_group_avx512<L: RowLoss + ?Sized>(
     g: &mut Group,
-    spec: &PointSpec,
-    blk: &Block,
+    (spec, blk): (&PointSpec, &Block),
     loss: &L,
 ) {
-    advance_group_impl(g, spec, blk, loss);
+    advance_group_impl(g, (spec, blk), loss, Portable);
 }
 
 fn advance_group_isa<L: RowLoss + ?Sized>(
     g: &mut Group,
-    spec: &PointSpec,
-    blk: &Block,
+    (spec, blk): (&PointSpec, &Block),
     isa: Isa,
     loss: &L,
 ) {
     match isa {
-        Isa::Baseline => advance_group_impl(g, spec, blk, loss),
+        Isa::Baseline => advance_group_impl(g, (spec, blk), loss, Portable),
         // SAFETY: the features were detected at run time by `Isa::detect`.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { advance_group_avx2(g, spec, blk, loss) },
+        Isa::Avx2 => match Avx2Step::new() {
+            Some(step) => unsafe { advance_group_avx2(g, (spec, blk), loss, step) },
+            None => advance_group_impl(g, (spec, blk), loss, Portable),
+        },
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { advance_group_avx512(g, spec, blk, loss) },
+        Isa::Avx512 => unsafe { advance_group_avx512(g, (spec, blk), loss) },
     }
 }
 
@@ -282,11 +306,11 @@ fn advance_group_isa<L: RowLoss + ?Sized>(
 /// (built-in losses) and the detected instruction set.
 fn advance_group(g: &mut Group, spec: &PointSpec, blk: &Block, isa: Isa) {
     match spec.loss.known() {
-        Known::LogCosh(l) => advance_group_isa(g, spec, blk, isa, l),
-        Known::Quadratic(l) => advance_group_isa(g, spec, blk, isa, l),
-        Known::Logistic(l) => advance_group_isa(g, spec, blk, isa, l),
-        Known::Linear(l) => advance_group_isa(g, spec, blk, isa, l),
-        Known::Other => advance_group_isa(g, spec, blk, isa, spec.loss),
+        Known::LogCosh(l) => advance_group_isa(g, (spec, blk), isa, l),
+        Known::Quadratic(l) => advance_group_isa(g, (spec, blk), isa, l),
+        Known::Logistic(l) => advance_group_isa(g, (spec, blk), isa, l),
+        Known::Linear(l) => advance_group_isa(g, (spec, blk), isa, l),
+        Known::Other => advance_group_isa(g, (spec, blk), isa, spec.loss),
     }
 }
 
@@ -298,7 +322,7 @@ fn advance_group(g: &mut Group, spec: &PointSpec, blk: &Block, isa: Isa) {
 /// result. Measured with `stdp-flow bench` (1 thread, ns per coordinate-step for 1 / 2 / 4
 /// batches): logistic d=32 1.36 / 1.24 / 1.27, logcosh d=3 5.09 / 4.83 / 4.72, quadratic d=256
 /// 1.15 / 1.08 / 1.19, linear d=32 1.12 / 1.13 / 1.14.
-fn interleave(d: usize) -> usize {
+pub(crate) fn interleave(d: usize) -> usize {
     if d <= 8 { 4 } else { 2 }
 }
 
@@ -306,7 +330,12 @@ fn interleave(d: usize) -> usize {
 const MAX_INTERLEAVE: usize = 4;
 
 #[inline(always)]
-fn advance_group_impl<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk: &Block, loss: &L) {
+fn advance_group_impl<L: RowLoss + ?Sized, G: LaneStep>(
+    g: &mut Group,
+    (spec, blk): (&PointSpec, &Block),
+    loss: &L,
+    step: G,
+) {
     let d = spec.theta0.len();
     let bound2 = spec.divergence_bound * spec.divergence_bound;
     let mut near = [[0.0; LANES]; MAX_INTERLEAVE];
@@ -337,7 +366,7 @@ fn advance_group_impl<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk:
             for (j, batch) in chunk.iter_mut().enumerate() {
                 if l > 0 {
                     let out = (&mut near[j], &mut far[j]);
-                    batch.step_rows(loss, spec.alpha_n, spec.a_n, exp, (zl, zr), out);
+                    batch.step_rows((loss, step), spec.alpha_n, spec.a_n, exp, (zl, zr), out);
                 } else {
                     batch.sq_dist(zl, &mut near[j]);
                     batch.sq_dist(zr, &mut far[j]);
@@ -421,6 +450,16 @@ fn advance_group_impl<L: RowLoss + ?Sized>(g: &mut Group, spec: &PointSpec, blk:
 /// Simulates one point. `progress` receives the number of trajectory-updates completed after each
 /// block (from the calling thread).
 pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> PointOutput {
+    run_point_isa(spec, stream_dim, progress, Isa::detect())
+}
+
+/// [`run_point`] with the kernel compiled for `isa` (which the CPU must run).
+pub(crate) fn run_point_isa(
+    spec: &PointSpec,
+    stream_dim: u64,
+    progress: &dyn Fn(u64),
+    isa: Isa,
+) -> PointOutput {
     let d = spec.theta0.len();
     let m = spec.trajectories;
     let steps = steps_for(spec.n, spec.horizon);
@@ -443,7 +482,7 @@ pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> P
             &mut diverged_at,
         ),
     );
-    let flow = simulate_blocks(spec, &mut groups, &ck_steps, progress);
+    let flow = simulate_blocks(spec, &mut groups, (&ck_steps, isa), progress);
     let mut group_path_sums = Vec::with_capacity(groups.len());
     let mut group_path_counts = Vec::with_capacity(groups.len());
     let mut group_sizes = Vec::with_capacity(groups.len());
@@ -563,7 +602,7 @@ struct FlowResult {
 fn simulate_blocks(
     spec: &PointSpec,
     groups: &mut [Group],
-    ck_steps: &[u64],
+    (ck_steps, isa): (&[u64], Isa),
     progress: &dyn Fn(u64),
 ) -> FlowResult {
     let d = spec.theta0.len();
@@ -582,7 +621,6 @@ fn simulate_blocks(
     let mut zbuf = vec![0.0; (blen as usize + 2) * d];
     let mut znext = zbuf.clone();
     let mut ck_in_block: Vec<(u64, usize)> = Vec::with_capacity(nck);
-    let isa = Isa::detect();
     // The flow at the grid points l0..=l1 + 1 of the block starting at l0 (its last value starts
     // the next block), the block's l1, and the seconds it took.
     let flow_block = |flow: &mut Rk4, l0: u64, z: &mut [f64]| {

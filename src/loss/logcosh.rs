@@ -60,13 +60,20 @@ impl super::RowLoss for LogCosh {
         let a: [f64; LANES] = std::array::from_fn(|b| (x[b] - c).abs());
         // The lanes of a batch are usually on the same side of |z| = 1: then one branch of
         // `log_cosh` suffices, with the same bits.
-        let v: [f64; LANES] = if a.iter().all(|&a| a < 1.0) {
-            std::array::from_fn(|b| log_cosh_small(a[b]))
+        let mut v = [0.0; LANES];
+        if a.iter().all(|&a| a < 1.0) {
+            for b in 0..LANES {
+                v[b] = log_cosh_small(a[b]);
+            }
         } else if a.iter().all(|&a| a >= 1.0) {
-            std::array::from_fn(|b| log_cosh_big(a[b]))
+            for b in 0..LANES {
+                v[b] = log_cosh_big(a[b]);
+            }
         } else {
-            std::array::from_fn(|b| log_cosh(x[b] - c))
-        };
+            for b in 0..LANES {
+                v[b] = log_cosh(x[b] - c);
+            }
+        }
         for b in 0..LANES {
             acc[b] += v[b];
         }

@@ -1,11 +1,15 @@
-//! `stdp-flow bench`: throughput of the Monte Carlo kernel on fixed workloads, against the floor
-//! set by its random numbers (the same generator producing the same count of uniforms on the same
-//! threads, measured in the same run).
+//! `stdp-flow bench`: throughput of the Monte Carlo kernel on fixed workloads, against a minimal
+//! fused kernel doing the same arithmetic with the same generator ([`minimal`]) and against the
+//! generator alone, all on the same threads in the same run.
+
+mod minimal;
 
 use crate::engine::Isa;
-use crate::engine::{PointSpec, group_count, run_point};
+use crate::engine::{PointSpec, group_count, run_point, steps_for};
 use crate::loss::{LANES, Linear, LogCosh, Logistic, Loss, Quadratic};
-use crate::rng::{XoshiroLanes, symmetric_uniform, trajectory_rng};
+#[cfg(target_arch = "x86_64")]
+use crate::rng::Avx2Step;
+use crate::rng::{LaneStep, Portable, XoshiroLanes, symmetric_uniform, trajectory_rng};
 use crate::scaling::{Scaling, ScalingRule};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -83,12 +87,13 @@ pub struct BenchResult {
     pub steps_per_second: f64,
     /// Nanoseconds per coordinate-step per core.
     pub ns_per_step_per_core: f64,
-    /// The same for generating the uniforms alone (the floor).
-    pub rng_floor_ns_per_core: f64,
-    /// The same for each implementation of the generator (the floor is the fastest).
-    pub rng_floor_ns_per_core_by_code: Vec<(&'static str, f64)>,
-    /// ns_per_step_per_core / rng_floor_ns_per_core.
-    pub ratio_to_floor: f64,
+    /// The same for the minimal fused kernel: the same arithmetic and generator, without the
+    /// engine's sup, divergence, checkpoint and flow bookkeeping (the fastest repeat).
+    pub minimal_ns_per_core: f64,
+    /// ns_per_step_per_core / minimal_ns_per_core.
+    pub ratio_to_minimal: f64,
+    /// The same for generating the uniforms alone (the fastest repeat).
+    pub rng_ns_per_core: f64,
     /// Wall seconds on one thread.
     pub seconds_one_thread: f64,
     /// seconds_one_thread / seconds.
@@ -126,7 +131,7 @@ fn spec<'a>(w: &'a Workload, theta0: &'a [f64]) -> PointSpec<'a> {
 /// xoshiro256++ streams stepped together ([`XoshiroLanes`], the kernel's generator code compiled
 /// for its instruction set): the generator's share of the kernel, which needs one uniform per
 /// coordinate-step.
-pub fn rng_floors(count: f64, tasks: u64) -> Vec<(&'static str, f64)> {
+pub fn rng_seconds(count: f64, tasks: u64) -> f64 {
     let rows = (count / tasks as f64 / LANES as f64).ceil() as u64;
     let isa = Isa::detect();
     let t0 = Instant::now();
@@ -135,15 +140,18 @@ pub fn rng_floors(count: f64, tasks: u64) -> Vec<(&'static str, f64)> {
         .map(|t| floor_task(t, rows, isa))
         .sum();
     black_box(total);
-    vec![("xoshiro256++ lanes", t0.elapsed().as_secs_f64())]
+    t0.elapsed().as_secs_f64()
 }
 
 fn floor_task(task: u64, rows: u64, isa: Isa) -> f64 {
     match isa {
-        Isa::Baseline => floor_body(task, rows),
+        Isa::Baseline => floor_body(task, rows, Portable),
         // SAFETY: the features were detected at run time by `Isa::detect`.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { floor_avx2(task, rows) },
+        Isa::Avx2 => match Avx2Step::new() {
+            Some(step) => unsafe { floor_avx2(task, rows, step) },
+            None => floor_body(task, rows, Portable),
+        },
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => unsafe { floor_avx512(task, rows) },
     }
@@ -151,28 +159,49 @@ fn floor_task(task: u64, rows: u64, isa: Isa) -> f64 {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn floor_avx2(task: u64, rows: u64) -> f64 {
-    floor_body(task, rows)
+fn floor_avx2(task: u64, rows: u64, step: Avx2Step) -> f64 {
+    floor_body(task, rows, step)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx2")]
 fn floor_avx512(task: u64, rows: u64) -> f64 {
-    floor_body(task, rows)
+    floor_body(task, rows, Portable)
 }
 
 /// The sum of `rows` x [`LANES`] uniforms on [-1/2, 1/2].
 #[inline(always)]
-fn floor_body(task: u64, rows: u64) -> f64 {
+fn floor_body<G: LaneStep>(task: u64, rows: u64, step: G) -> f64 {
     let (mut rng, _) = XoshiroLanes::new((0..LANES as u64).map(|b| trajectory_rng(7, task, 0, b)));
     let mut acc = [0.0f64; LANES];
     for _ in 0..rows {
-        let bits = rng.next();
+        let bits = step.next(&mut rng);
         for b in 0..LANES {
             acc[b] += symmetric_uniform(bits[b], 0.5);
         }
     }
     acc.iter().sum()
+}
+
+/// The minimal kernel's inputs for the engine's point `sp`.
+fn minimal_of<'a>(sp: &PointSpec<'a>) -> minimal::Minimal<'a> {
+    minimal::Minimal {
+        theta0: sp.theta0,
+        alpha_n: sp.alpha_n,
+        a_n: sp.a_n,
+        steps: steps_for(sp.n, sp.horizon),
+        seed: sp.seed,
+        n: sp.n,
+        trajectories: sp.trajectories,
+    }
+}
+
+/// Seconds the minimal kernel takes for the point `sp` on the current pool.
+fn time_minimal(w: &Workload, sp: &PointSpec) -> f64 {
+    let t0 = Instant::now();
+    let theta = minimal::terminal_theta(w.loss.known(), &minimal_of(sp), Isa::detect());
+    black_box(theta.expect("the bench's losses are built in"));
+    t0.elapsed().as_secs_f64()
 }
 
 /// Runs one workload on `threads` threads and on one thread (for the speed-up), `repeat` times
@@ -198,7 +227,7 @@ pub fn measure(w: &Workload, threads: usize, repeat: usize) -> BenchResult {
     let coordinate_steps = (w.n + 1) as f64 * w.trajectories as f64 * d as f64;
     let fastest = |a: (f64, f64), b: (f64, f64)| if b.0 < a.0 { b } else { a };
     let (mut all, mut one) = ((f64::INFINITY, 0.0), (f64::INFINITY, 0.0));
-    let mut floors: Vec<(&'static str, f64)> = Vec::new();
+    let (mut floor, mut minimal) = (f64::INFINITY, f64::INFINITY);
     let mut times = Vec::new();
     for _ in 0..repeat.max(1) {
         let t = timed(threads);
@@ -209,14 +238,9 @@ pub fn measure(w: &Workload, threads: usize, repeat: usize) -> BenchResult {
         } else {
             fastest(one, timed(1))
         };
-        let f = pool(threads).install(|| rng_floors(coordinate_steps, 8 * threads as u64));
-        if floors.is_empty() {
-            floors = f;
-        } else {
-            for (kept, new) in floors.iter_mut().zip(f) {
-                kept.1 = kept.1.min(new.1);
-            }
-        }
+        minimal = minimal.min(pool(threads).install(|| time_minimal(w, &sp)));
+        floor =
+            floor.min(pool(threads).install(|| rng_seconds(coordinate_steps, 8 * threads as u64)));
     }
     let ((seconds, _), (seconds_one_thread, flow_one_thread)) = (all, one);
     times.sort_by(f64::total_cmp);
@@ -225,7 +249,6 @@ pub fn measure(w: &Workload, threads: usize, repeat: usize) -> BenchResult {
     } else {
         0.5 * (times[times.len() / 2 - 1] + times[times.len() / 2])
     };
-    let floor = floors.iter().map(|f| f.1).fold(f64::INFINITY, f64::min);
     let per_core = |secs: f64| secs * threads as f64 / coordinate_steps * 1e9;
     BenchResult {
         workload: w.name.to_string(),
@@ -240,11 +263,52 @@ pub fn measure(w: &Workload, threads: usize, repeat: usize) -> BenchResult {
         spread: median_seconds / seconds - 1.0,
         steps_per_second: coordinate_steps / seconds,
         ns_per_step_per_core: per_core(seconds),
-        rng_floor_ns_per_core: per_core(floor),
-        rng_floor_ns_per_core_by_code: floors.iter().map(|&(n, t)| (n, per_core(t))).collect(),
-        ratio_to_floor: seconds / floor,
+        minimal_ns_per_core: per_core(minimal),
+        ratio_to_minimal: seconds / minimal,
+        rng_ns_per_core: per_core(floor),
         seconds_one_thread,
         speedup: seconds_one_thread / seconds,
         flow_fraction: flow_one_thread / seconds_one_thread,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::run_point_isa;
+
+    /// The minimal kernel and the engine do the same arithmetic: the same terminal theta, bit for
+    /// bit, on every workload and every instruction set this CPU runs; and the engine's output is
+    /// the same on every instruction set (no fused multiply-add, no reassociation).
+    #[test]
+    fn minimal_kernel_and_every_isa_give_the_engines_bits() {
+        for w in workloads(0.02) {
+            let d = w.loss.dim();
+            let theta0 = vec![0.0; d];
+            let mut sp = spec(&w, &theta0);
+            sp.trajectories = 21;
+            sp.groups = (0, group_count(21));
+            let mut seen: Option<Vec<u64>> = None;
+            for isa in Isa::available() {
+                let out = run_point_isa(&sp, d as u64, &|_| {}, isa);
+                assert_eq!(out.diverged(), 0, "{}", w.name);
+                let bits: Vec<u64> = out.terminal_theta.iter().map(|v| v.to_bits()).collect();
+                let minimal = minimal::terminal_theta(w.loss.known(), &minimal_of(&sp), isa);
+                let minimal: Vec<u64> = minimal.unwrap().iter().map(|v| v.to_bits()).collect();
+                assert_eq!(
+                    minimal,
+                    bits,
+                    "{} on {}: minimal kernel",
+                    w.name,
+                    isa.name()
+                );
+                let sups: Vec<u64> = out.sup_sq.iter().map(|v| v.to_bits()).collect();
+                let all: Vec<u64> = bits.into_iter().chain(sups).collect();
+                if let Some(first) = &seen {
+                    assert_eq!(first, &all, "{} on {}", w.name, isa.name());
+                }
+                seen = Some(all);
+            }
+        }
     }
 }
