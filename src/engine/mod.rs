@@ -317,17 +317,22 @@ fn advance_group(g: &mut Group, spec: &PointSpec, blk: &Block, isa: Isa) {
 /// How many batches a worker advances together, update by update: each batch's pass over its
 /// rows, then all their losses ([`LaneBatch::step_rows`], [`LaneBatch::step_loss`]). A batch's
 /// loss is a long chain of dependent operations that its next pass has to wait for; the chains
-/// of several batches run side by side. Four batches for small d, where the loss is a large share
-/// of an update, two otherwise. Only the order of independent work changes, not a bit of any
-/// result. Measured with `stdp-flow bench` (1 thread, ns per coordinate-step for 1 / 2 / 4
-/// batches): logistic d=32 1.36 / 1.24 / 1.27, logcosh d=3 5.09 / 4.83 / 4.72, quadratic d=256
-/// 1.15 / 1.08 / 1.19, linear d=32 1.12 / 1.13 / 1.14.
+/// of several batches run side by side. Eight batches for d <= 4, four for d <= 8, two otherwise.
+/// Only the order of independent work changes, not a bit of any result. Measured with
+/// `stdp-flow bench --threads 1` (logcosh d=3, ns per coordinate-step, while a build ran): 5.35
+/// with four batches, 4.49 to 4.95 with eight.
 pub(crate) fn interleave(d: usize) -> usize {
-    if d <= 8 { 4 } else { 2 }
+    if d <= 4 {
+        8
+    } else if d <= 8 {
+        4
+    } else {
+        2
+    }
 }
 
 /// The most batches [`interleave`] puts together.
-const MAX_INTERLEAVE: usize = 4;
+const MAX_INTERLEAVE: usize = 8;
 
 #[inline(always)]
 fn advance_group_impl<L: RowLoss + ?Sized, G: LaneStep>(
