@@ -29,8 +29,9 @@ pub(crate) trait LaneLoss {
     /// A new accumulator.
     fn acc(&self) -> Self::Acc;
 
-    /// Puts lane b at sample k (the sample's data gathered into the lane, O(d)).
-    fn load(&mut self, b: usize, k: usize);
+    /// Puts every lane b at sample k[b]: the samples' data gathered into the lanes, O(d), row by
+    /// row (a whole row stored at once, so that the pass reads it back without a stall).
+    fn load(&mut self, k: &[usize; LANES]);
 
     /// Clears `acc` before row 0.
     fn start(&self, acc: &mut Self::Acc);
@@ -73,8 +74,8 @@ impl LaneLoss for DynLanes<'_> {
         (vec![Line::default(); self.d], vec![0.0; self.d])
     }
 
-    fn load(&mut self, b: usize, k: usize) {
-        self.k[b] = k;
+    fn load(&mut self, k: &[usize; LANES]) {
+        self.k = *k;
     }
 
     fn start(&self, _acc: &mut Self::Acc) {}
@@ -109,9 +110,7 @@ mod tests {
         points: &[Vec<f64>],
     ) {
         let d = lanes.dim();
-        for (b, &k) in samples.iter().enumerate() {
-            lanes.load(b, k);
-        }
+        lanes.load(samples);
         let mut acc = lanes.acc();
         lanes.start(&mut acc);
         for i in 0..d {

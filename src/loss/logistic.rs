@@ -102,9 +102,7 @@ impl<'a> LogisticLanes<'a> {
             rows: vec![super::Line::default(); d],
             label: [0.0; LANES],
         };
-        for b in 0..LANES {
-            super::LaneLoss::load(&mut s, b, 0);
-        }
+        super::LaneLoss::load(&mut s, &[0; LANES]);
         s
     }
 }
@@ -120,12 +118,12 @@ impl super::LaneLoss for LogisticLanes<'_> {
         [0.0; LANES]
     }
 
-    fn load(&mut self, b: usize, k: usize) {
+    fn load(&mut self, k: &[usize; LANES]) {
         let d = self.rows.len();
-        for (row, x) in self.rows.iter_mut().zip(&self.x[k * d..(k + 1) * d]) {
-            row.0[b] = *x;
+        for (i, row) in self.rows.iter_mut().enumerate() {
+            row.0 = std::array::from_fn(|b| self.x[k[b] * d + i]);
         }
-        self.label[b] = self.y[k];
+        self.label = std::array::from_fn(|b| self.y[k[b]]);
     }
 
     #[inline(always)]

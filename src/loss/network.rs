@@ -260,9 +260,7 @@ impl<'a> NetworkLanes<'a> {
             route,
             split,
         };
-        for b in 0..LANES {
-            super::LaneLoss::load(&mut s, b, 0);
-        }
+        super::LaneLoss::load(&mut s, &[0; LANES]);
         s
     }
 }
@@ -285,12 +283,12 @@ impl super::LaneLoss for NetworkLanes<'_> {
         }
     }
 
-    fn load(&mut self, b: usize, k: usize) {
+    fn load(&mut self, k: &[usize; LANES]) {
         let p = self.net.p;
-        for (row, x) in self.inputs.iter_mut().zip(&self.x[k * p..(k + 1) * p]) {
-            row.0[b] = *x;
+        for (i, row) in self.inputs[..p].iter_mut().enumerate() {
+            row.0 = std::array::from_fn(|b| self.x[k[b] * p + i]);
         }
-        self.class[b] = self.y[k];
+        self.class = std::array::from_fn(|b| self.y[k[b]]);
     }
 
     #[inline(always)]

@@ -11,7 +11,7 @@ use crate::experiment::learning::{LearningExperiment, RuleName};
 use crate::learning::lanes::{self, StdpLanes, Step, Work};
 use crate::learning::model::{KnownModel, Model, accuracy};
 use crate::learning::{Learner, Rule, Setting, epoch_order, stream};
-use crate::loss::{DynLanes, LaneLoss, LogisticLanes, Loss, NetworkLanes};
+use crate::loss::{DynLanes, LANES, LaneLoss, LogisticLanes, Loss, NetworkLanes};
 use crate::run::Observer;
 use crate::stats::Estimate;
 use std::time::Instant;
@@ -375,9 +375,11 @@ impl Context<'_> {
             let t0 = Instant::now();
             match batch.rule {
                 Rule::Stdp { n } => {
-                    for (b, o) in orders.iter_mut().enumerate() {
-                        loss.load(b, o.next());
+                    let mut k = [0; LANES];
+                    for (k, o) in k.iter_mut().zip(&mut orders) {
+                        *k = o.next();
                     }
+                    loss.load(&k);
                     lanes::run(&mut lanes, &mut loss, &mut acc, &step, Work::Stdp { n });
                 }
                 _ => {
