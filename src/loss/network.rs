@@ -97,20 +97,24 @@ impl Network {
         }
     }
 
-    /// Output scores and hidden activations at theta. The weights s_e exp(theta_e) use the
-    /// branch-free `fastmath::exp` (within 2 ulp; theta clamped to its range +-700), the
-    /// activations the branch-free [`tanh`], and every neuron sums its terms in the order of the
-    /// edges in theta (inputs, then the bias), as [`NetworkLanes`] does row by row, so that both
-    /// give the same bits. The input-hidden loop runs along contiguous rows so that it vectorises.
+    /// Output scores and hidden activations at theta (see [`Network::forward_by`]).
+    #[inline(always)]
     fn forward(&self, theta: &[f64], x: &[f64], hidden: &mut [f64], out: &mut [f64]) {
+        self.forward_by(|e| self.signs[e] * weight(theta[e]), x, hidden, out);
+    }
+
+    /// Output scores and hidden activations for the edge weights w(e) = s_e exp(theta_e) (the
+    /// exp of [`weight`], within 2 ulp; theta clamped to +-700), the branch-free [`tanh`], and
+    /// every neuron summing its terms in the order of the edges in theta (inputs, then the bias),
+    /// as [`NetworkLanes`] does row by row, so that both give the same bits. The input-hidden loop
+    /// runs along contiguous rows so that it vectorises.
+    #[inline(always)]
+    fn forward_by(&self, w: impl Fn(usize) -> f64, x: &[f64], hidden: &mut [f64], out: &mut [f64]) {
         let (p, h, c) = (self.p, self.h, self.c);
-        let w = |e: usize| self.signs[e] * weight(theta[e]);
         hidden.fill(0.0);
         for i in 0..p {
-            let row = &theta[i * h..(i + 1) * h];
-            let signs = &self.signs[i * h..(i + 1) * h];
             for j in 0..h {
-                hidden[j] += signs[j] * weight(row[j]) * x[i];
+                hidden[j] += w(i * h + j) * x[i];
             }
         }
         for j in 0..h {
@@ -363,40 +367,45 @@ impl Loss for NetworkSample<'_> {
     }
 
     /// Backpropagation; since dw_e/dtheta_e = w_e, each edge's derivative is dL/dw_e times w_e.
+    /// The weights are computed once (one allocation for them and the neuron buffers).
     fn gradient(&self, theta: &[f64], grad: &mut [f64]) {
         let net = self.net.as_ref();
         let (p, h, c) = (net.p, net.h, net.c);
-        let w = |e: usize| net.signs[e] * weight(theta[e]);
-        let mut hidden = vec![0.0; h];
-        let mut out = vec![0.0; c];
-        net.forward(theta, &self.x, &mut hidden, &mut out);
-        let (_, max, z) = log_softmax_at(&out, self.y);
-        let mut delta_out = vec![0.0; c];
+        let d = net.dim();
+        let mut buf = vec![0.0; d + 2 * (h + c)];
+        let (w, rest) = buf.split_at_mut(d);
+        let (hidden, rest) = rest.split_at_mut(h);
+        let (out, rest) = rest.split_at_mut(c);
+        let (delta_out, delta_hidden) = rest.split_at_mut(c);
+        for (e, w) in w.iter_mut().enumerate() {
+            *w = net.signs[e] * weight(theta[e]);
+        }
+        net.forward_by(|e| w[e], &self.x, hidden, out);
+        let (_, max, z) = log_softmax_at(out, self.y);
         for k in 0..c {
             delta_out[k] = (out[k] - max).exp() / z - if k == self.y { 1.0 } else { 0.0 };
         }
         let off = (p + 1) * h;
-        let mut delta_hidden = vec![0.0; h];
         for j in 0..h {
             let mut s = 0.0;
             for k in 0..c {
                 let e = off + j * c + k;
-                grad[e] = delta_out[k] * hidden[j] * w(e);
-                s += delta_out[k] * w(e);
+                grad[e] = delta_out[k] * hidden[j] * w[e];
+                s += delta_out[k] * w[e];
             }
             delta_hidden[j] = s * (1.0 - hidden[j] * hidden[j]);
         }
         for k in 0..c {
             let e = off + h * c + k;
-            grad[e] = delta_out[k] * w(e);
+            grad[e] = delta_out[k] * w[e];
         }
         for j in 0..h {
             for i in 0..p {
                 let e = i * h + j;
-                grad[e] = delta_hidden[j] * self.x[i] * w(e);
+                grad[e] = delta_hidden[j] * self.x[i] * w[e];
             }
             let e = p * h + j;
-            grad[e] = delta_hidden[j] * w(e);
+            grad[e] = delta_hidden[j] * w[e];
         }
     }
 }
