@@ -118,10 +118,12 @@ impl super::LaneLoss for LogisticLanes<'_> {
         [0.0; LANES]
     }
 
+    #[inline(always)]
     fn load(&mut self, k: &[usize; LANES]) {
         let d = self.rows.len();
+        let x: [&[f64]; LANES] = std::array::from_fn(|b| &self.x[k[b] * d..(k[b] + 1) * d]);
         for (i, row) in self.rows.iter_mut().enumerate() {
-            row.0 = std::array::from_fn(|b| self.x[k[b] * d + i]);
+            row.0 = std::array::from_fn(|b| x[b][i]);
         }
         self.label = std::array::from_fn(|b| self.y[k[b]]);
     }

@@ -287,10 +287,12 @@ impl super::LaneLoss for NetworkLanes<'_> {
         }
     }
 
+    #[inline(always)]
     fn load(&mut self, k: &[usize; LANES]) {
         let p = self.net.p;
+        let x: [&[f64]; LANES] = std::array::from_fn(|b| &self.x[k[b] * p..(k[b] + 1) * p]);
         for (i, row) in self.inputs[..p].iter_mut().enumerate() {
-            row.0 = std::array::from_fn(|b| self.x[k[b] * p + i]);
+            row.0 = std::array::from_fn(|b| x[b][i]);
         }
         self.class = std::array::from_fn(|b| self.y[k[b]]);
     }
