@@ -11,6 +11,23 @@ pub trait Model: Sync {
     fn loss(&self, x: &[f64], y: usize) -> Box<dyn Loss + '_>;
     /// The predicted class at theta.
     fn predict(&self, theta: &[f64], x: &[f64]) -> usize;
+    /// The concrete type, for the models with a batched loss; others keep the default.
+    #[doc(hidden)]
+    fn known(&self) -> KnownModel<'_> {
+        KnownModel::Other
+    }
+}
+
+/// A built-in model seen as its concrete type, so the batched STDP kernel can be compiled for its
+/// loss. Internal: user models keep [`Model::known`]'s default.
+#[doc(hidden)]
+pub enum KnownModel<'a> {
+    /// [`LogisticModel`].
+    Logistic(&'a LogisticModel),
+    /// [`Network`].
+    Network(&'a Network),
+    /// Any other model (its per-sample losses called through `dyn Loss`).
+    Other,
 }
 
 /// Binary logistic regression: theta = (w_1, ..., w_p, b), class 1 coded +1 and class 0 coded -1,
@@ -34,6 +51,10 @@ impl Model for LogisticModel {
     fn predict(&self, theta: &[f64], x: &[f64]) -> usize {
         let m = theta[self.features] + x.iter().zip(theta).map(|(a, b)| a * b).sum::<f64>();
         usize::from(m > 0.0)
+    }
+
+    fn known(&self) -> KnownModel<'_> {
+        KnownModel::Logistic(self)
     }
 }
 
@@ -79,6 +100,10 @@ impl Model for Network {
 
     fn predict(&self, theta: &[f64], x: &[f64]) -> usize {
         Network::predict(self, theta, x)
+    }
+
+    fn known(&self) -> KnownModel<'_> {
+        KnownModel::Network(self)
     }
 }
 

@@ -71,3 +71,76 @@ impl super::RowLoss for Logistic {
         std::array::from_fn(|b| softplus(-self.y * acc[b]))
     }
 }
+
+/// The logistic losses of a training set, L_k(theta) = log(1 + exp(-y_k x_k.theta)), for
+/// [`LANES`] lanes at once, lane b at its own sample: per row i, acc_b += x_{k_b, i} theta_i (lane
+/// b's input gathered into the lane once per sample by `load`), then the branch-free stable
+/// softplus (`fastmath::softplus`: max(t, 0) + log1p(exp(-|t|)), Maechler's log1p-of-exp form,
+/// "Accurately computing log(1 - exp(-|a|))", Rmpfr vignette, 2012) per lane. The same
+/// operations in the same order as [`Logistic::value`], so each lane's value is bit for bit its
+/// sample's.
+pub(crate) struct LogisticLanes<'a> {
+    /// Inputs x_k, row-major (samples x d).
+    x: &'a [f64],
+    /// Labels y_k, -1 or +1.
+    y: &'a [f64],
+    /// The inputs of the lanes' samples, coordinate-major.
+    rows: Vec<super::Line>,
+    /// The labels of the lanes' samples.
+    label: [f64; LANES],
+}
+
+impl<'a> LogisticLanes<'a> {
+    /// Over the samples (x_k, y_k), x row-major with d = x.len() / y.len() columns; every lane at
+    /// sample 0.
+    pub(crate) fn new(x: &'a [f64], y: &'a [f64]) -> Self {
+        assert!(!y.is_empty() && x.len().is_multiple_of(y.len()));
+        let d = x.len() / y.len();
+        let mut s = Self {
+            x,
+            y,
+            rows: vec![super::Line::default(); d],
+            label: [0.0; LANES],
+        };
+        super::LaneLoss::load(&mut s, &[0; LANES]);
+        s
+    }
+}
+
+impl super::LaneLoss for LogisticLanes<'_> {
+    type Acc = [f64; LANES];
+
+    fn dim(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn acc(&self) -> Self::Acc {
+        [0.0; LANES]
+    }
+
+    #[inline(always)]
+    fn load(&mut self, k: &[usize; LANES]) {
+        let d = self.rows.len();
+        let x: [&[f64]; LANES] = std::array::from_fn(|b| &self.x[k[b] * d..(k[b] + 1) * d]);
+        for (i, row) in self.rows.iter_mut().enumerate() {
+            row.0 = std::array::from_fn(|b| x[b][i]);
+        }
+        self.label = std::array::from_fn(|b| self.y[k[b]]);
+    }
+
+    #[inline(always)]
+    fn start(&self, acc: &mut Self::Acc) {
+        *acc = [0.0; LANES];
+    }
+
+    #[inline(always)]
+    fn add_row(&self, i: usize, x: &[f64; LANES], acc: &mut Self::Acc) {
+        let (w, sum) = (self.rows[i].0, *acc);
+        *acc = std::array::from_fn(|b| sum[b] + w[b] * x[b]);
+    }
+
+    #[inline(always)]
+    fn finish(&self, acc: &mut Self::Acc) -> [f64; LANES] {
+        std::array::from_fn(|b| softplus(-self.label[b] * acc[b]))
+    }
+}

@@ -1,6 +1,7 @@
 //! Losses L: R^d -> R for one training sample. The STDP recursion only ever evaluates
 //! [`Loss::value`]; the gradient is used by the reference flow and by the tests.
 
+mod lane_loss;
 mod linear;
 mod logcosh;
 mod logistic;
@@ -8,9 +9,12 @@ mod network;
 mod quadratic;
 mod softmax;
 
+pub(crate) use lane_loss::{DynLanes, LaneLoss, Line};
 pub use linear::Linear;
 pub use logcosh::LogCosh;
 pub use logistic::Logistic;
+pub(crate) use logistic::LogisticLanes;
+pub(crate) use network::NetworkLanes;
 pub use network::{MAX_HIDDEN, MAX_OUTPUTS, Network, NetworkSample};
 pub use quadratic::Quadratic;
 pub use softmax::{MAX_CLASSES, SoftmaxSample};

@@ -22,12 +22,13 @@ use super::model::{LogisticModel, Model, SoftmaxModel};
 use crate::data::{Split, load_csv, split};
 use crate::error::{Error, Location};
 use crate::experiment::learning::{LearningExperiment, ModelSpec, RuleName};
+use crate::loss::LANES;
 use crate::loss::{MAX_CLASSES, MAX_OUTPUTS, Network};
 use crate::provenance::{Clock, fnv1a};
 use crate::rng::splitmix64;
 use crate::run::Observer;
 use crate::stats::Verdict;
-use train::{Context, Replicate, record};
+use train::{Batch, Context, Replicate, record};
 use verdicts::{accuracy_report, combine, distance_fit, single_update_report};
 
 /// The data, the split and the model of an experiment, ready to train.
@@ -122,21 +123,6 @@ pub fn prepare(exp: &LearningExperiment) -> Result<Prepared, Error> {
     })
 }
 
-/// The runs of one replicate that share a pass over its sample order: every per-sample rule
-/// together (STDP at each n is measured against the flow of the same pass), or one single-update
-/// run (which consumes n + 1 samples per step).
-#[derive(Clone)]
-struct Job {
-    runs: Vec<(usize, Rule)>,
-    replicate: u64,
-}
-
-impl Job {
-    fn cost(&self, substeps: u32) -> u64 {
-        self.runs.iter().map(|r| cost(r.1, substeps)).sum()
-    }
-}
-
 fn runs_of(exp: &LearningExperiment) -> Vec<(RuleName, Rule)> {
     let l = &exp.learning;
     let mut out = Vec::new();
@@ -194,69 +180,104 @@ pub fn order_seed(seed: u64, replicate: u64) -> u64 {
     splitmix64(seed ^ splitmix64(replicate.wrapping_add(0x5245_504C)))
 }
 
-/// The jobs of an experiment: per replicate, one job of every per-sample rule together and one
-/// job per single-update run; longest first, for load balance.
-fn jobs_of(runs: &[(RuleName, Rule)], replicates: u64, substeps: u32) -> Vec<Job> {
-    let per_sample: Vec<(usize, Rule)> = runs
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, r))| !matches!(r, Rule::SingleUpdate { .. }))
-        .map(|(i, (_, r))| (i, *r))
-        .collect();
-    let mut jobs: Vec<Job> = Vec::new();
-    for r in 0..replicates {
-        if !per_sample.is_empty() {
-            jobs.push(Job {
-                runs: per_sample.clone(),
-                replicate: r,
-            });
-        }
-        for (i, (_, rule)) in runs.iter().enumerate() {
-            if matches!(rule, Rule::SingleUpdate { .. }) {
-                jobs.push(Job {
-                    runs: vec![(i, *rule)],
-                    replicate: r,
-                });
-            }
-        }
-    }
-    // Results are placed by index, so the order of the jobs does not matter.
-    jobs.sort_by_key(|j| std::cmp::Reverse(j.cost(substeps)));
-    jobs
+/// A unit of parallel work: the first stage of one replicate (its flow and SGD runs and the
+/// reference path), or one batch of the second stage.
+enum Job {
+    Reference(u64),
+    Batch(Batch),
 }
 
-/// Runs every job on the current rayon pool from a shared queue (each worker takes the next job
-/// when it finishes one); returns each run's replicates in replicate order.
-fn train_all(
-    cx: &Context,
-    jobs: &[Job],
-    runs: usize,
-    replicates: u64,
-    observer: &dyn Observer,
-) -> Vec<Vec<Replicate>> {
+/// Runs `jobs` on the current rayon pool from a shared queue, longest first by `cost` (each
+/// worker takes the next job when it finishes one); returns the outputs in the order of `jobs`.
+fn parallel<J: Sync, R: Send>(
+    jobs: &[J],
+    cost: impl Fn(&J) -> u64,
+    work: impl Fn(&J) -> R + Sync,
+) -> Vec<R> {
+    let mut queue: Vec<usize> = (0..jobs.len()).collect();
+    queue.sort_by_key(|&i| std::cmp::Reverse(cost(&jobs[i])));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done = std::sync::Mutex::new(Vec::with_capacity(jobs.len()));
     rayon::scope(|scope| {
         for _ in 0..rayon::current_num_threads() {
             scope.spawn(|_| {
                 loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(j) = jobs.get(i) else { break };
-                    let out = cx.replicate(j, observer);
-                    done.lock()
-                        .expect("no worker panicked")
-                        .push((j.replicate, out));
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&i) = queue.get(k) else { break };
+                    let out = work(&jobs[i]);
+                    done.lock().expect("no worker panicked").push((i, out));
                 }
             });
         }
     });
-    let mut by_run: Vec<Vec<Option<Replicate>>> = (0..runs)
+    let mut done = done.into_inner().expect("no worker panicked");
+    done.sort_by_key(|d| d.0);
+    done.into_iter().map(|d| d.1).collect()
+}
+
+/// Trains every run and replicate: the first stage for every replicate, then the batches
+/// ([`train`] describes both); returns each run's replicates in replicate order.
+fn train_all(
+    cx: &Context,
+    runs: &[(RuleName, Rule)],
+    replicates: u64,
+    observer: &dyn Observer,
+) -> Vec<Vec<Replicate>> {
+    let substeps = cx.exp.learning.flow_substeps;
+    let per_sample: Vec<(usize, Rule)> = (runs.iter().enumerate())
+        .filter(|(_, (_, r))| matches!(r, Rule::Flow { .. } | Rule::Sgd))
+        .map(|(i, (_, r))| (i, *r))
+        .collect();
+    let path = runs.iter().any(|(_, r)| matches!(r, Rule::Stdp { .. }));
+    let first: Vec<Job> = if per_sample.is_empty() && !path {
+        Vec::new()
+    } else {
+        (0..replicates).map(Job::Reference).collect()
+    };
+    let mut batches = Vec::new();
+    for (run, (_, rule)) in runs.iter().enumerate() {
+        if matches!(rule, Rule::Stdp { .. } | Rule::SingleUpdate { .. }) {
+            for first in (0..replicates).step_by(LANES) {
+                let count = (replicates - first).min(LANES as u64) as usize;
+                batches.push(Job::Batch(Batch {
+                    run,
+                    rule: *rule,
+                    first,
+                    count,
+                }));
+            }
+        }
+    }
+    let flow_cost = cost(Rule::Flow { substeps }, substeps);
+    let job_cost = |j: &Job| match j {
+        Job::Reference(_) => {
+            per_sample.iter().map(|r| cost(r.1, substeps)).sum::<u64>() + flow_cost
+        }
+        Job::Batch(b) => cost(b.rule, substeps) * b.count as u64,
+    };
+    let refs = parallel(&first, job_cost, |j| match j {
+        Job::Reference(r) => cx.reference(&per_sample, path, *r, observer),
+        Job::Batch(_) => unreachable!("the first stage has no batches"),
+    });
+    let paths: Vec<Option<Vec<f64>>> = if refs.is_empty() {
+        vec![None; replicates as usize]
+    } else {
+        refs.iter().map(|r| r.path.clone()).collect()
+    };
+    let outs = parallel(&batches, job_cost, |j| match j {
+        Job::Batch(b) => cx.batch(b, &paths, observer),
+        Job::Reference(_) => unreachable!("the second stage has only batches"),
+    });
+    let mut by_run: Vec<Vec<Option<Replicate>>> = (0..runs.len())
         .map(|_| (0..replicates).map(|_| None).collect())
         .collect();
-    for (replicate, out) in done.into_inner().expect("no worker panicked") {
-        for (run, r) in out {
-            by_run[run][replicate as usize] = Some(r);
+    for (replicate, out) in refs.into_iter().enumerate() {
+        for (run, r) in out.runs {
+            by_run[run][replicate] = Some(r);
         }
+    }
+    for (replicate, (run, r)) in outs.into_iter().flatten() {
+        by_run[run][replicate as usize] = Some(r);
     }
     by_run
         .into_iter()
@@ -276,20 +297,9 @@ pub fn run(p: &Prepared, threads: usize, quick: bool, observer: &dyn Observer) -
     let exp = &p.exp;
     let l = &exp.learning;
     let model = p.model.as_ref();
-    let cx = Context {
-        exp,
-        model,
-        split: &p.split,
-        train_losses: (0..p.split.train.len())
-            .map(|i| model.loss(p.split.train.row(i), p.split.train.y[i]))
-            .collect(),
-        test_losses: (0..p.split.test.len())
-            .map(|i| model.loss(p.split.test.row(i), p.split.test.y[i]))
-            .collect(),
-    };
+    let cx = Context::new(p);
     let runs = runs_of(exp);
-    let jobs = jobs_of(&runs, l.replicates, l.flow_substeps);
-    let by_run = train_all(&cx, &jobs, runs.len(), l.replicates, observer);
+    let by_run = train_all(&cx, &runs, l.replicates, observer);
     let total = p.split.train.len() * l.epochs;
     let records: Vec<RunRecord> = runs
         .iter()
