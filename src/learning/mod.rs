@@ -9,10 +9,10 @@
 //!   difference compares the current sample's loss with the previous sample's.
 //!
 //! Every rule is driven by the same seeded sample order. Each STDP or single-update run of a
-//! replicate has one xoshiro256++ stream ([`stream`]), keyed by (seed, rule, d, replicate) alone
+//! replicate has one xoshiro256++ stream (`stream`), keyed by (seed, rule, d, replicate) alone
 //! and drawn continuously from sample to sample, so results depend neither on the thread count
 //! nor on how replicates are batched. The study runs STDP and single-update with the batched
-//! kernel of [`lanes`]; [`Learner`] runs the flow and SGD, and holds the scalar reference of the
+//! kernel of `lanes`; `Learner` runs the flow and SGD, and holds the scalar reference of the
 //! other two.
 
 pub mod baseline;
