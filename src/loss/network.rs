@@ -1,4 +1,5 @@
 use super::{LANES, Loss};
+use crate::fastmath::exp_estrin;
 use crate::rng::{splitmix64, stream_state};
 use rand::Rng;
 
@@ -6,38 +7,6 @@ use rand::Rng;
 #[inline(always)]
 fn weight(theta: f64) -> f64 {
     exp_estrin(theta.clamp(-crate::fastmath::EXP_LIMIT, crate::fastmath::EXP_LIMIT))
-}
-
-/// exp(x) for |x| <= 700, branch-free: the Cody & Waite reduction of `fastmath::exp`
-/// (x = k ln 2 + r, |r| <= ln(2)/2, ln 2 split so that k ln2_hi is exact), its degree-13 Taylor
-/// polynomial (truncation below 5e-18 relative), evaluated by Estrin's scheme (Knuth, TAOCP vol. 2,
-/// section 4.6.4) instead of Horner's: the same number of operations, but a dependency chain of
-/// 4 multiply-adds instead of 13, which lets the batched network loss overlap the rows of its
-/// pass. Within 2 ulp of `f64::exp` (tested).
-#[inline(always)]
-fn exp_estrin(x: f64) -> f64 {
-    const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
-    const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
-    const SHIFTER: f64 = 6_755_399_441_055_744.0;
-    const C: [f64; 14] = {
-        let mut c = [1.0f64; 14];
-        let mut k = 1;
-        while k < 14 {
-            c[k] = c[k - 1] / k as f64;
-            k += 1;
-        }
-        c
-    };
-    let t = x * std::f64::consts::LOG2_E + SHIFTER;
-    let kf = t - SHIFTER;
-    let k = t.to_bits().wrapping_sub(SHIFTER.to_bits());
-    let r = (x - kf * LN2_HI) - kf * LN2_LO;
-    let (r2, q) = (r * r, |j: usize| C[j] + C[j + 1] * r);
-    let r4 = r2 * r2;
-    let low = (q(0) + q(2) * r2) + (q(4) + q(6) * r2) * r4;
-    let high = (q(8) + q(10) * r2) + q(12) * r4;
-    let p = low + high * (r4 * r4);
-    p * f64::from_bits(k.wrapping_add(1023) << 52)
 }
 
 /// The most hidden neurons a [`Network`] takes.
