@@ -69,7 +69,7 @@ impl ConvergenceStudy {
                 n: vec![100, 316, 1000, 3162],
                 dim: vec![1],
                 dim_sweep: false,
-                trajectories: 512,
+                trajectories: crate::experiment::Trajectories::Fixed(512),
                 checkpoints: 200,
                 divergence_bound: 1e6,
             },
@@ -136,7 +136,7 @@ impl ConvergenceStudy {
 
     /// Trajectories M per point.
     pub fn trajectories(mut self, m: u64) -> Self {
-        self.exp.sweep.trajectories = m;
+        self.exp.sweep.trajectories = crate::experiment::Trajectories::Fixed(m);
         self
     }
 
@@ -200,7 +200,7 @@ impl ConvergenceStudy {
         if n.is_empty() || n[0] == 0 || n.windows(2).any(|w| w[0] >= w[1]) {
             return Err(bad("n", format!("is {n:?}"), "increasing values of n >= 1"));
         }
-        if e.sweep.trajectories < 2 {
+        if e.sweep.trajectories.count() < 2 {
             return Err(bad(
                 "trajectories",
                 format!("is {}", e.sweep.trajectories),

@@ -14,7 +14,7 @@
 //!   before the analysis starts.
 
 use crate::engine::{PointMemory, PointSpec, allocation_bytes, group_count, run_point, steps_for};
-use crate::experiment::{Experiment, LossSpec, Point, VecSpec};
+use crate::experiment::{Experiment, LossSpec, Point, Trajectories, VecSpec};
 use crate::fluctuation::{SUP_GROUPS, SupBudget};
 use std::time::Instant;
 
@@ -245,7 +245,7 @@ fn fluctuation_bytes(p: &Point) -> f64 {
 /// dimensions capped at `max_dim`.
 fn point_estimates(
     exp: &Experiment,
-    m: u64,
+    m: Trajectories,
     checkpoints: u64,
     max_dim: usize,
 ) -> Vec<PointEstimate> {
@@ -256,7 +256,7 @@ fn point_estimates(
                 dim: p.dim.min(max_dim),
                 ..*p
             };
-            PointEstimate::new(exp, &p, m, checkpoints)
+            PointEstimate::new(exp, &p, m.at(p.dim), checkpoints)
         })
         .collect()
 }
@@ -287,7 +287,7 @@ pub fn estimate(exp: &Experiment) -> Plan {
     let mut coordinate_steps = 0.0;
     for p in exp.points() {
         let steps = steps_for(p.n, exp.reference.horizon) as f64 + 1.0;
-        coordinate_steps += steps * exp.sweep.trajectories as f64 * p.dim as f64;
+        coordinate_steps += steps * exp.trajectories(&p) as f64 * p.dim as f64;
     }
     Plan {
         coordinate_steps,
@@ -351,7 +351,8 @@ pub fn memory_refusal(
         return None;
     }
     let point = peak_point(exp);
-    let m = exp.sweep.trajectories;
+    let traj = exp.sweep.trajectories;
+    let m = traj.count();
     let k = exp.sweep.checkpoints;
     let dmax = exp.sweep.dim.iter().copied().max().unwrap_or(1);
     let at_minimum = |knob: Knob| match knob {
@@ -367,12 +368,14 @@ pub fn memory_refusal(
         .find(|s| !at_minimum(s.0))
         .unwrap_or(shares[0]);
     let mib = |b: f64| b / 1048576.0;
-    let peak_with = |m: u64, k: u64, d: usize| largest(point_estimates(exp, m, k, d)).peak();
+    let peak_with =
+        |m: u64, k: u64, d: usize| largest(point_estimates(exp, traj.with_count(m), k, d)).peak();
     let fits = |m: u64, k: u64, d: usize| peak_with(m, k, d) <= available;
     let what = match knob {
         Knob::Trajectories => format!(
-            "the state and results of the {m} trajectories (about {:.0} bytes each in d = {})",
-            bytes / m as f64,
+            "the state and results of the {} trajectories (about {:.0} bytes each in d = {})",
+            point.engine.trajectories,
+            bytes / point.engine.trajectories as f64,
             point.dim
         ),
         Knob::Checkpoints => format!(
@@ -392,8 +395,12 @@ pub fn memory_refusal(
     let (key, lowered) = match knob {
         Knob::Trajectories => (
             "sweep.trajectories".to_string(),
-            largest_fitting(2, m.saturating_sub(1), |v| fits(v, k, usize::MAX))
-                .map(|v| format!("at most {v} trajectories")),
+            largest_fitting(2, m.saturating_sub(1), |v| fits(v, k, usize::MAX)).map(
+                |v| match traj {
+                    Trajectories::Fixed(_) => format!("at most {v} trajectories"),
+                    Trajectories::TimesDim { .. } => format!("{} at most", traj.with_count(v)),
+                },
+            ),
         ),
         Knob::Checkpoints => (
             "sweep.checkpoints".to_string(),
@@ -425,7 +432,7 @@ pub fn calibrate(mut plan: Plan, exp: &Experiment) -> Plan {
     let p = exp.points()[0];
     let loss = exp.loss.build(p.dim);
     let theta0 = exp.theta0.materialize(p.dim);
-    let m = exp.sweep.trajectories.min(256);
+    let m = exp.trajectories(&p).min(256);
     let n = (CALIBRATION_WORK / (m as f64 * p.dim as f64)).clamp(10.0, 2000.0) as u64;
     let spec = PointSpec {
         loss: loss.as_ref(),

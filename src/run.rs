@@ -183,7 +183,7 @@ pub fn simulate_point(
 ) -> PointOutput {
     let loss = exp.loss.build(p.dim);
     let theta0 = exp.theta0.materialize(p.dim);
-    let m = exp.sweep.trajectories;
+    let m = exp.trajectories(p);
     let groups = groups.unwrap_or((0, crate::engine::group_count(m)));
     let spec = PointSpec {
         loss: loss.as_ref(),

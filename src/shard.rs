@@ -119,9 +119,18 @@ pub fn shard_groups(i: u64, n: u64, groups: u64) -> (u64, u64) {
     (i * groups / n, (i + 1) * groups / n)
 }
 
-/// Checks that every shard gets at least one group of trajectories.
+/// The fewest groups of trajectories at any point (the most shards a run can have).
+fn fewest_groups(exp: &Experiment) -> u64 {
+    exp.points()
+        .iter()
+        .map(|p| group_count(exp.trajectories(p)))
+        .min()
+        .unwrap_or(1)
+}
+
+/// Checks that every shard gets at least one group of trajectories at every point.
 pub fn check_shard_count(exp: &Experiment, n: u64) -> Result<(), Error> {
-    let g = group_count(exp.sweep.trajectories);
+    let g = fewest_groups(exp);
     if n > g {
         return Err(Error::InvalidValue {
             at: Location {
@@ -145,12 +154,12 @@ pub fn run_shard(
     (i, n): (u64, u64),
     observer: &dyn Observer,
 ) -> ShardFile {
-    let groups = shard_groups(i, n, group_count(exp.sweep.trajectories));
     let points = exp
         .points()
         .iter()
         .map(|p| {
             let t0 = Instant::now();
+            let groups = shard_groups(i, n, group_count(exp.trajectories(p)));
             let output = simulate_point(exp, p, Some(groups), observer);
             let (beta, gamma) = p.scaling.exponents();
             ShardPoint {
@@ -275,7 +284,7 @@ fn check_output(exp: &Experiment, p: &Point, o: &PointOutput, groups: u64) -> Re
     if !(a < b && b <= groups) {
         return Err(format!("its groups {a}..{b} are not within 0..{groups}"));
     }
-    let m = exp.sweep.trajectories;
+    let m = exp.trajectories(p);
     let count = (group_bounds(b - 1, m).1 - group_bounds(a, m).0) as usize;
     let d = p.dim;
     let k = o.checkpoint_steps.len();
@@ -363,9 +372,9 @@ pub fn merge(
             ),
         ));
     }
-    let g = group_count(exp.sweep.trajectories);
-    check_indices(parts, first_path, first.shard.1, g)?;
+    check_indices(parts, first_path, first.shard.1, fewest_groups(&exp))?;
     let s = run_points(&exp, opts, &Silent, None, &mut NoCheckpoint, &mut |p| {
+        let g = group_count(exp.trajectories(p));
         point_output(&exp, p, parts, g, first_path)
     })?;
     Ok((exp, s))

@@ -10,7 +10,7 @@ const GOOD: &str = include_str!("../experiments/theorem1-corrected.toml");
 fn check(src: &str) {
     match parse(src, Path::new("fuzz.toml")) {
         Ok(e) => {
-            assert!(!e.sweep.n.is_empty() && e.sweep.trajectories >= 2);
+            assert!(!e.sweep.n.is_empty() && e.points().iter().all(|p| e.trajectories(p) >= 2));
             assert!(!e.points().is_empty());
         }
         Err(err) => assert!(err.to_string().contains("fuzz.toml"), "{err}"),

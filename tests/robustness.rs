@@ -769,3 +769,58 @@ replicates = 2
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// With `trajectories = { times_dim = k }` the points have different numbers of groups (here 40,
+/// 20 and 10 trajectories, so 5, 2 and 2 groups): two shards split each point's own groups and
+/// merge to the unsharded run; more shards than the fewest groups are refused.
+#[test]
+fn shards_with_trajectories_per_dimension_merge_to_the_unsharded_run() {
+    let d = scratch("shards-times-dim");
+    let text = EXP
+        .replace("center = [1.0, -0.5, 0.25]", "center = 0.5")
+        .replace(
+            "n = [100, 200, 400, 800, 1600]\ntrajectories = 300",
+            "n = [100, 200, 400]\ndim = [2, 4, 8]\ntrajectories = { times_dim = 80 }",
+        )
+        .replace(
+            "slope = -1.0\ntolerance = 0.3",
+            "slope = -1.0\ntolerance = 0.5",
+        );
+    let f = exp_file(&d, &text);
+    let (whole, shards, merged) = (d.join("whole"), d.join("shards"), d.join("merged"));
+    let o = stdp(&["run", s(&f), "--out", s(&whole), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = std::fs::read_to_string(whole.join("rows.csv")).unwrap();
+    for m in [",40,", ",20,", ",10,"] {
+        assert!(rows.contains(m), "no point with {m} trajectories:\n{rows}");
+    }
+    for i in 0..2 {
+        let shard = format!("{i}/2");
+        let o = stdp(&[
+            "run",
+            s(&f),
+            "--out",
+            s(&shards),
+            "--quiet",
+            "--shard",
+            &shard,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let part = |i: usize| shards.join(format!("shard-{i}-of-2.json"));
+    let o = stdp(&["merge", s(&part(1)), s(&part(0)), "--out", s(&merged)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_same_results(&whole, &merged);
+    let o = stdp(&[
+        "run",
+        s(&f),
+        "--out",
+        s(&d.join("three")),
+        "--quiet",
+        "--shard",
+        "0/3",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("only 2 groups"));
+    let _ = std::fs::remove_dir_all(&d);
+}

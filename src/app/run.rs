@@ -145,9 +145,7 @@ fn run_learning_file(mut exp: LearningExperiment, r: &RunRequest) -> Result<Outc
 fn total_work(exp: &Experiment) -> u64 {
     exp.points()
         .iter()
-        .map(|p| {
-            (crate::engine::steps_for(p.n, exp.reference.horizon) + 1) * exp.sweep.trajectories
-        })
+        .map(|p| (crate::engine::steps_for(p.n, exp.reference.horizon) + 1) * exp.trajectories(p))
         .sum()
 }
 

@@ -18,6 +18,26 @@ impl Experiment {
     pub(crate) fn size_problem(&self, quick: bool) -> Option<Problem> {
         self.drift_limit_problem(quick)
             .or_else(|| self.fit_points_problem(quick))
+            .or_else(|| self.trajectories_problem(quick))
+    }
+
+    /// `{ times_dim = k }` that leaves fewer than 2 trajectories at the largest dimension.
+    fn trajectories_problem(&self, quick: bool) -> Option<Problem> {
+        let t = self.sweep.trajectories;
+        let d = self.sweep.dim.iter().copied().max()?;
+        if t.at(d) >= 2 {
+            return None;
+        }
+        let key = if quick {
+            "quick.trajectories.times_dim"
+        } else {
+            "sweep.trajectories.times_dim"
+        };
+        Some((
+            key.into(),
+            format!("{} gives {} trajectory at d = {d}", t.count(), t.at(d)),
+            format!("at least {} (2 trajectories at d = {d})", d as u64 + 1),
+        ))
     }
 
     /// `drift = "limit"` in a grid cell without a finite non-zero drift limit.

@@ -1,9 +1,10 @@
-//! Getters for the arrays of an experiment file: vectors of the loss, lists of n (explicit or a
-//! geometric grid), of dimensions and of reals.
+//! Getters for the arrays and composite values of an experiment file: vectors of the loss, lists
+//! of n (explicit or a geometric grid), of dimensions and of reals, and trajectories (a number or
+//! a rule in d).
 
-use super::limits::{Interval, Limits, N, N_POINTS};
+use super::limits::{Interval, Limits, N, N_POINTS, TRAJECTORIES};
 use super::reader::{Sec, describe};
-use super::schema::VecSpec;
+use super::schema::{Trajectories, VecSpec};
 use crate::error::Error;
 use toml::Value;
 
@@ -39,6 +40,33 @@ impl Sec<'_> {
                 Ok(VecSpec::Values(xs))
             }
             _ => Ok(VecSpec::Fill(self.num(key, &v, expected)?)),
+        }
+    }
+
+    /// Trajectories per point: an integer in [`TRAJECTORIES`], or `{ times_dim = k }` with k in
+    /// the same range (M(d) = ceil(k / d), checked against the dimensions later).
+    pub(super) fn trajectories(
+        &mut self,
+        key: &'static str,
+        required: bool,
+    ) -> Result<Option<Trajectories>, Error> {
+        let expected = format!(
+            "an integer {}, or {{ times_dim = k }} (M = ceil(k / d) at dimension d)",
+            TRAJECTORIES.integer()
+        );
+        match self.take(key) {
+            None if required => Err(self.require(key, &expected).unwrap_err()),
+            None => Ok(None),
+            Some(Value::Integer(i)) if TRAJECTORIES.contains(i) => {
+                Ok(Some(Trajectories::Fixed(i as u64)))
+            }
+            Some(Value::Table(t)) => {
+                let mut g = Sec::new(self.cx, t, &self.path(key));
+                let k = g.int("times_dim", None, TRAJECTORIES)?;
+                g.finish()?;
+                Ok(Some(Trajectories::TimesDim { times_dim: k }))
+            }
+            Some(v) => Err(self.bad(key, &v, &expected)),
         }
     }
 

@@ -28,7 +28,8 @@ pub(crate) use checks::constant_claim_problem;
 pub use limits::{DERIVED_RANGE, MAX_FILE_BYTES};
 pub use overrides::Overrides;
 pub use schema::{
-    DriftChoice, Experiment, Grid, LossFactory, LossSpec, Point, Quick, Reference, Sweep, VecSpec,
+    DriftChoice, Experiment, Grid, LossFactory, LossSpec, Point, Quick, Reference, Sweep,
+    Trajectories, VecSpec,
 };
 
 use crate::error::{Error, Location};

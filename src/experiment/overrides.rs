@@ -2,7 +2,7 @@
 //! `--seed`), checked like the file's own values.
 
 use super::limits::TRAJECTORIES;
-use super::schema::Experiment;
+use super::schema::{Experiment, Trajectories};
 use crate::error::{Error, Location};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 pub struct Overrides {
     /// Use the `[quick]` sizes.
     pub quick: bool,
-    /// Replace `sweep.trajectories`.
+    /// Replace `sweep.trajectories` (by the same M at every point).
     pub trajectories: Option<u64>,
     /// Replace `seed`.
     pub seed: Option<u64>,
@@ -45,7 +45,7 @@ impl Overrides {
                     TRAJECTORIES.integer(),
                 ));
             }
-            exp.sweep.trajectories = m;
+            exp.sweep.trajectories = Trajectories::Fixed(m);
         }
         if let Some(seed) = self.seed {
             exp.seed = seed;

@@ -2,9 +2,7 @@
 //! format's order, so the first problem reported is the same whatever the layout.
 
 use super::keywords::{LossKind, RuleKind};
-use super::limits::{
-    CHECKPOINTS, DIM, DRIFT, EXPONENT, HORIZON, POSITIVE, SEED, SUBSTEPS, TRAJECTORIES,
-};
+use super::limits::{CHECKPOINTS, DIM, DRIFT, EXPONENT, HORIZON, POSITIVE, SEED, SUBSTEPS};
 use super::read_claim::read_claim;
 use super::reader::{Cx, Keyword, Sec};
 use super::schema::{DriftChoice, Experiment, Grid, LossSpec, Quick, Reference, Sweep, VecSpec};
@@ -221,7 +219,7 @@ fn read_reference(cx: &Cx, top: &mut Sec) -> Result<Reference, Error> {
 fn read_sweep(top: &mut Sec) -> Result<(Sweep, Option<Vec<usize>>), Error> {
     let mut sw = top.sub_required("sweep", "a [sweep] table with `n` and `trajectories`")?;
     let n = sw.n_list("n", true)?.expect("required");
-    let trajectories = sw.int("trajectories", None, TRAJECTORIES)?;
+    let trajectories = sw.trajectories("trajectories", true)?.expect("required");
     let dims = sw.usize_list("dim", DIM, &dims_expected())?;
     let checkpoints = sw.int("checkpoints", Some(200), CHECKPOINTS)?;
     let divergence_bound =
@@ -307,7 +305,7 @@ fn resolve_dim(
 /// `[quick]`: smaller sizes for `verify --quick` (checked against the full experiment later).
 fn read_quick(cx: &Cx, mut q: Sec, dim_sweep: bool, grid: bool) -> Result<Quick, Error> {
     let qn = q.n_list("n", false)?;
-    let qm = q.int_opt("trajectories", TRAJECTORIES)?;
+    let qm = q.trajectories("trajectories", false)?;
     let qd = q.usize_list("dim", DIM, &dims_expected())?;
     let expected = format!("a non-empty array of numbers {EXPONENT}");
     let qb = q.f64_list("beta", EXPONENT, &expected)?;

@@ -172,11 +172,62 @@ pub struct Sweep {
     /// Whether `dim` is a sweep.
     pub dim_sweep: bool,
     /// Trajectories M per point.
-    pub trajectories: u64,
+    pub trajectories: Trajectories,
     /// Checkpoints of the recorded mean path.
     pub checkpoints: u64,
     /// |theta - Z| above this counts as divergence.
     pub divergence_bound: f64,
+}
+
+/// Trajectories M per point: the same at every point, or inversely proportional to d.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Trajectories {
+    /// `trajectories = M`.
+    Fixed(u64),
+    /// `trajectories = { times_dim = k }`: M(d) = ceil(k / d). The relative variance of |X|^2
+    /// for X with d comparable Gaussian coordinates is about 2 / d, so this gives every
+    /// dimension of a sweep the same relative precision of a squared error at a cost that does
+    /// not grow with d.
+    TimesDim {
+        /// k = M d.
+        times_dim: u64,
+    },
+}
+
+impl Trajectories {
+    /// M at dimension d.
+    pub fn at(&self, d: usize) -> u64 {
+        match *self {
+            Self::Fixed(m) => m,
+            Self::TimesDim { times_dim } => times_dim.div_ceil(d.max(1) as u64),
+        }
+    }
+
+    /// The number the file gives: M, or k of `times_dim`.
+    pub fn count(&self) -> u64 {
+        match *self {
+            Self::Fixed(m) => m,
+            Self::TimesDim { times_dim } => times_dim,
+        }
+    }
+
+    /// The same rule with [`Self::count`] replaced by `v`.
+    pub fn with_count(self, v: u64) -> Self {
+        match self {
+            Self::Fixed(_) => Self::Fixed(v),
+            Self::TimesDim { .. } => Self::TimesDim { times_dim: v },
+        }
+    }
+}
+
+impl std::fmt::Display for Trajectories {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fixed(m) => write!(f, "{m}"),
+            Self::TimesDim { times_dim } => write!(f, "{{ times_dim = {times_dim} }}"),
+        }
+    }
 }
 
 /// A grid of (beta, gamma) for the `power` rule (phase diagram).
@@ -254,6 +305,7 @@ pub(super) const SCHEMA_KEYS: &[&str] = &[
     "theta0",
     "title",
     "to",
+    "times_dim",
     "tolerance",
     "trajectories",
     "x",
@@ -266,7 +318,7 @@ pub struct Quick {
     /// n values.
     pub n: Option<Vec<u64>>,
     /// Trajectories.
-    pub trajectories: Option<u64>,
+    pub trajectories: Option<Trajectories>,
     /// Dimensions.
     pub dim: Option<Vec<usize>>,
     /// Grid beta values.
@@ -368,6 +420,11 @@ impl Experiment {
             serde_json::to_string(&scaling.rule).expect("serialisable"),
         );
         crate::rng::mix_seed(self.seed, &identity)
+    }
+
+    /// Trajectories M at a point.
+    pub fn trajectories(&self, p: &Point) -> u64 {
+        self.sweep.trajectories.at(p.dim)
     }
 
     /// kappa of the reference flow at a point.

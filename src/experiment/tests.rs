@@ -226,3 +226,30 @@ fn learning_derived_constants_stay_in_range() {
         assert!(m.contains(needle) && m.contains("[1e-100, 1e100]"), "{m}");
     }
 }
+
+#[test]
+fn trajectories_inverse_in_dim() {
+    let src = GOOD.replace("trajectories = 10", "trajectories = { times_dim = 100 }");
+    let e = parse(&src, Path::new("x.toml")).unwrap();
+    let p = e.points()[0];
+    assert_eq!(p.dim, 3);
+    assert_eq!(e.trajectories(&p), 34);
+    let t = Trajectories::TimesDim { times_dim: 100 };
+    assert_eq!((t.at(1), t.at(2), t.at(7), t.at(100)), (100, 50, 15, 1));
+    assert_eq!(t.with_count(8), Trajectories::TimesDim { times_dim: 8 });
+    assert_eq!(serde_json::to_string(&t).unwrap(), r#"{"times_dim":100}"#);
+    assert_eq!(serde_json::to_string(&Trajectories::Fixed(7)).unwrap(), "7");
+    // Too few at the largest dimension, a misspelt key, a wrong type: each named with its fix.
+    let m = err(&GOOD.replace("trajectories = 10", "trajectories = { times_dim = 3 }"));
+    assert!(
+        m.contains("sweep.trajectories.times_dim") && m.contains("at least 4"),
+        "{m}"
+    );
+    let m = err(&GOOD.replace("trajectories = 10", "trajectories = { time_dim = 400 }"));
+    assert!(m.contains("time_dim") && m.contains("times_dim"), "{m}");
+    let m = err(&GOOD.replace("trajectories = 10", "trajectories = \"many\""));
+    assert!(
+        m.contains("sweep.trajectories") && m.contains("times_dim"),
+        "{m}"
+    );
+}
