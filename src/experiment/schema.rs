@@ -285,6 +285,7 @@ pub(super) const SCHEMA_KEYS: &[&str] = &[
     "points",
     "quick",
     "reference",
+    "reference_replicates",
     "replicates",
     "rule",
     "rules",

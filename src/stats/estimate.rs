@@ -66,6 +66,44 @@ impl Estimate {
     }
 }
 
+/// E[X] + E[Y] from units i that carry x_i, y_i or both (`None` = missing): the sum of the two
+/// sample means, with the covariance of the units that carry both in its standard error,
+/// Var = s_x^2 / n_x + s_y^2 / n_y + 2 (n_xy / (n_x n_y)) s_xy, and a t interval with the
+/// Welch-Satterthwaite degrees of freedom of the two variance terms (Satterthwaite, *Biometrics
+/// Bulletin* 2, 1946). With E[a - b] = E[a - c] + E[c - b], it lets a cheap c measured on many
+/// units carry a comparison of a (few units) with b (the difference estimator: Cochran,
+/// *Sampling Techniques*, 3rd ed., 1977, section 7.7 on auxiliary variables). `None` if either
+/// side has fewer than 2 values.
+pub fn sum_of_means(x: &[Option<f64>], y: &[Option<f64>]) -> Option<Estimate> {
+    let xs: Vec<f64> = x.iter().flatten().copied().collect();
+    let ys: Vec<f64> = y.iter().flatten().copied().collect();
+    if xs.len() < 2 || ys.len() < 2 {
+        return None;
+    }
+    let (ex, ey) = (Estimate::from_samples(&xs), Estimate::from_samples(&ys));
+    let both: Vec<(f64, f64)> = x
+        .iter()
+        .zip(y)
+        .filter_map(|(a, b)| Some(((*a)?, (*b)?)))
+        .collect();
+    let (nx, ny, nb) = (xs.len() as f64, ys.len() as f64, both.len() as f64);
+    let cov = if both.len() >= 2 {
+        let (mx, my) = (
+            both.iter().map(|p| p.0).sum::<f64>() / nb,
+            both.iter().map(|p| p.1).sum::<f64>() / nb,
+        );
+        let sxy = both.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>() / (nb - 1.0);
+        nb / (nx * ny) * sxy
+    } else {
+        0.0
+    };
+    let (vx, vy) = (ex.std_error.powi(2), ey.std_error.powi(2));
+    let var = (vx + vy + 2.0 * cov).max(0.0);
+    let df = (vx + vy).powi(2) / (vx * vx / (nx - 1.0) + vy * vy / (ny - 1.0));
+    let df = if df.is_finite() { df } else { nx.min(ny) - 1.0 };
+    Some(Estimate::with_t(ex.mean + ey.mean, var.sqrt(), df))
+}
+
 /// Delete-one jackknife (Quenouille 1956; Efron & Stein 1981) from the full-sample estimate and the
 /// G leave-one-out estimates: bias-corrected estimate G full - (G-1) mean(loo), standard error
 /// sqrt((G-1)/G sum (loo_g - mean)^2), and a t interval with G - 1 degrees of freedom.
@@ -108,6 +146,44 @@ pub fn proportion(k: usize, m: usize) -> Estimate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// On the same units, the sum of means is the paired mean of x + y with its paired standard
+    /// error; with 16 units of x inside 128 of y (correlated where both exist), its 95% interval
+    /// covers E[X] + E[Y] in 95% of 4000 data sets. The coverage of an exact 95% interval has
+    /// standard deviation 0.0034 over 4000 sets; the tolerance 0.02 leaves 0.005 for the
+    /// approximate degrees of freedom and still 4.4 standard deviations (false-failure
+    /// probability over seeds below 1e-5).
+    #[test]
+    fn sum_of_means_is_paired_on_shared_units_and_covers() {
+        use crate::stats::testing::gauss;
+        use rand::SeedableRng;
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(7);
+        let x: Vec<f64> = (0..10).map(|_| gauss(&mut rng)).collect();
+        let y: Vec<f64> = (0..10).map(|_| 0.3 * gauss(&mut rng) - 0.5).collect();
+        let sum: Vec<f64> = x.iter().zip(&y).map(|(a, b)| a + b).collect();
+        let wrap = |v: &[f64]| v.iter().map(|&a| Some(a)).collect::<Vec<_>>();
+        let e = sum_of_means(&wrap(&x), &wrap(&y)).unwrap();
+        let p = Estimate::from_samples(&sum);
+        assert!((e.mean - p.mean).abs() < 1e-14 && (e.std_error - p.std_error).abs() < 1e-14);
+        let mut covered = 0;
+        for _ in 0..4000 {
+            let mut xs = vec![None; 128];
+            let ys: Vec<Option<f64>> = (0..128)
+                .map(|i| {
+                    let common = gauss(&mut rng);
+                    if i < 16 {
+                        xs[i] = Some(0.001 + 0.002 * (0.6 * common + 0.8 * gauss(&mut rng)));
+                    }
+                    Some(0.04 + 0.06 * common)
+                })
+                .collect();
+            let e = sum_of_means(&xs, &ys).unwrap();
+            covered += usize::from(e.ci95[0] <= 0.041 && 0.041 <= e.ci95[1]);
+        }
+        let c = covered as f64 / 4000.0;
+        assert!((c - 0.95).abs() < 0.02, "coverage {c}");
+        assert!(sum_of_means(&[Some(1.0)], &wrap(&y)).is_none());
+    }
 
     #[test]
     fn quantiles_match_tables() {

@@ -12,7 +12,7 @@ pub use corrected::{
     CORRECTED_SLOPE_RANGE, CorrectedPowerLawFit, fit_power_law_corrected,
     fit_power_law_corrected_within,
 };
-pub use estimate::{Estimate, jackknife, normal_quantile, proportion, t_quantile};
+pub use estimate::{Estimate, jackknife, normal_quantile, proportion, sum_of_means, t_quantile};
 pub use fit::{POWER_LAW_REJECTED_P, PairwiseSlope, PowerLawFit, fit_power_law};
 pub use verdict::{Claim, Verdict, VerdictKind, decide, decide_interval};
 

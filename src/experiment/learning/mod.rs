@@ -95,6 +95,10 @@ pub struct LearningSpec {
     pub epochs: usize,
     /// Independent runs (replicate r has its own sample order and noise, derived from the seed).
     pub replicates: u64,
+    /// Replicates of `flow` and `sgd` when more than `replicates` (the first `replicates` are
+    /// shared with STDP): cheap runs that narrow the comparisons of STDP with SGD through the
+    /// flow (see [`crate::stats::sum_of_means`]).
+    pub reference_replicates: Option<u64>,
     /// Checkpoint spacing in samples.
     pub every: usize,
     /// kappa of `flow` and `sgd` (the drift limit of the scaling unless given).
@@ -111,6 +115,15 @@ pub struct LearningSpec {
     pub single_update_alpha: Option<Vec<f64>>,
     /// A replicate with |theta|^2 above this (or not finite) counts as diverged.
     pub divergence_bound: f64,
+}
+
+impl LearningSpec {
+    /// Replicates of `flow` and `sgd`: `reference_replicates`, at least `replicates`.
+    pub fn references(&self) -> u64 {
+        self.reference_replicates
+            .unwrap_or(self.replicates)
+            .max(self.replicates)
+    }
 }
 
 /// Claim: the sup over the run of |theta_stdp - theta_flow|^2 decays like n^slope.
@@ -166,6 +179,8 @@ pub struct LearningQuick {
     pub n: Option<Vec<u64>>,
     /// Replicates.
     pub replicates: Option<u64>,
+    /// Replicates of `flow` and `sgd` (none: as many as `replicates`).
+    pub reference_replicates: Option<u64>,
     /// Epochs.
     pub epochs: Option<usize>,
     /// single_update_n.
@@ -271,6 +286,7 @@ impl LearningExperiment {
         if let Some(r) = q.replicates {
             self.learning.replicates = r;
         }
+        self.learning.reference_replicates = q.reference_replicates;
         if let Some(e) = q.epochs {
             self.learning.epochs = e;
         }
@@ -305,6 +321,16 @@ impl LearningExperiment {
                     "at least 3 values of n (at or above claim.distance.fit_from)".into(),
                 ));
             }
+        }
+        if let Some(r) = l.reference_replicates.filter(|&r| r < l.replicates) {
+            return Some((
+                "reference_replicates".into(),
+                format!("is {r}, fewer than replicates = {}", l.replicates),
+                format!(
+                    "at least {} (the first replicates are shared with STDP), or no reference_replicates",
+                    l.replicates
+                ),
+            ));
         }
         if let Some(c) = self.accuracy_claims.iter().find(|c| !l.n.contains(&c.n)) {
             return Some((

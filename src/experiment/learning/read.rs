@@ -163,6 +163,7 @@ fn read_learning(cx: &Cx, top: &mut Sec, scaling: &Scaling) -> Result<LearningSp
     let n = ls.n_list("n", true)?.expect("required");
     let epochs = ls.int("epochs", Some(1), EPOCHS)? as usize;
     let replicates = ls.int("replicates", None, REPLICATES)?;
+    let reference_replicates = ls.int_opt("reference_replicates", REPLICATES)?;
     let every = ls.int_in(
         "every",
         Some(10),
@@ -187,6 +188,7 @@ fn read_learning(cx: &Cx, top: &mut Sec, scaling: &Scaling) -> Result<LearningSp
         n,
         epochs,
         replicates,
+        reference_replicates,
         every,
         kappa,
         flow_substeps,
@@ -263,12 +265,14 @@ fn check_single_update(cx: &Cx, l: &LearningSpec) -> Result<(), Error> {
 fn read_quick(mut q: Sec) -> Result<LearningQuick, Error> {
     let qn = q.n_list("n", false)?;
     let qr = q.int_opt("replicates", REPLICATES)?;
+    let qrr = q.int_opt("reference_replicates", REPLICATES)?;
     let qe = q.int_opt("epochs", EPOCHS)?;
     let qs = q.int_opt("single_update_n", N)?;
     q.finish()?;
     Ok(LearningQuick {
         n: qn,
         replicates: qr,
+        reference_replicates: qrr,
         epochs: qe.map(|e| e as usize),
         single_update_n: qs,
     })

@@ -170,7 +170,13 @@ pub fn total_work(p: &Prepared) -> u64 {
     let samples = (p.split.train.len() * l.epochs) as u64;
     runs_of(&p.exp)
         .iter()
-        .map(|(_, r)| cost(*r, l.flow_substeps) * samples * l.replicates)
+        .map(|(_, r)| {
+            let reps = match r {
+                Rule::Flow { .. } | Rule::Sgd => l.references(),
+                _ => l.replicates,
+            };
+            cost(*r, l.flow_substeps) * samples * reps
+        })
         .sum()
 }
 
@@ -215,12 +221,13 @@ fn parallel<J: Sync, R: Send>(
     done.into_iter().map(|d| d.1).collect()
 }
 
-/// Trains every run and replicate: the first stage for every replicate, then the batches
-/// ([`train`] describes both); returns each run's replicates in replicate order.
+/// Trains every run and replicate: the first stage for every replicate of the references (the
+/// reference path for the first `replicates`), then the batches ([`train`] describes both);
+/// returns each run's replicates in replicate order (`references` of them for flow and SGD).
 fn train_all(
     cx: &Context,
     runs: &[(RuleName, Rule)],
-    replicates: u64,
+    (replicates, references): (u64, u64),
     observer: &dyn Observer,
 ) -> Vec<Vec<Replicate>> {
     let substeps = cx.exp.learning.flow_substeps;
@@ -232,7 +239,9 @@ fn train_all(
     let first: Vec<Job> = if per_sample.is_empty() && !path {
         Vec::new()
     } else {
-        (0..replicates).map(Job::Reference).collect()
+        (0..references.max(replicates))
+            .map(Job::Reference)
+            .collect()
     };
     let mut batches = Vec::new();
     for (run, (_, rule)) in runs.iter().enumerate() {
@@ -256,20 +265,30 @@ fn train_all(
         Job::Batch(b) => cost(b.rule, substeps) * b.count as u64,
     };
     let refs = parallel(&first, job_cost, |j| match j {
-        Job::Reference(r) => cx.reference(&per_sample, path, *r, observer),
+        Job::Reference(r) => cx.reference(&per_sample, path && *r < replicates, *r, observer),
         Job::Batch(_) => unreachable!("the first stage has no batches"),
     });
     let paths: Vec<Option<Vec<f64>>> = if refs.is_empty() {
         vec![None; replicates as usize]
     } else {
-        refs.iter().map(|r| r.path.clone()).collect()
+        refs.iter()
+            .take(replicates as usize)
+            .map(|r| r.path.clone())
+            .collect()
     };
     let outs = parallel(&batches, job_cost, |j| match j {
         Job::Batch(b) => cx.batch(b, &paths, observer),
         Job::Reference(_) => unreachable!("the second stage has only batches"),
     });
-    let mut by_run: Vec<Vec<Option<Replicate>>> = (0..runs.len())
-        .map(|_| (0..replicates).map(|_| None).collect())
+    let mut by_run: Vec<Vec<Option<Replicate>>> = runs
+        .iter()
+        .map(|(_, rule)| {
+            let count = match rule {
+                Rule::Flow { .. } | Rule::Sgd if !refs.is_empty() => refs.len() as u64,
+                _ => replicates,
+            };
+            (0..count).map(|_| None).collect()
+        })
         .collect();
     for (replicate, out) in refs.into_iter().enumerate() {
         for (run, r) in out.runs {
@@ -299,7 +318,7 @@ pub fn run(p: &Prepared, threads: usize, quick: bool, observer: &dyn Observer) -
     let model = p.model.as_ref();
     let cx = Context::new(p);
     let runs = runs_of(exp);
-    let by_run = train_all(&cx, &runs, l.replicates, observer);
+    let by_run = train_all(&cx, &runs, (l.replicates, l.references()), observer);
     let total = p.split.train.len() * l.epochs;
     let records: Vec<RunRecord> = runs
         .iter()

@@ -117,14 +117,19 @@ pub struct Comparison {
     /// The rule it is compared with.
     pub reference: String,
     /// What `difference` estimates: "mean difference" (accuracy of rule - accuracy of reference,
-    /// paired by sample order, a Student-t interval) or "fraction reaching" (the fraction of
+    /// paired by sample order, a Student-t interval), "mean difference through the flow" (the
+    /// same mean as mean(rule - flow) over the rule's replicates plus mean(flow - reference) over
+    /// the references' replicates, see [`crate::stats::sum_of_means`]) or "fraction reaching" (the fraction of
     /// replicates in which rule does not diverge and ends within the tolerance of the reference,
     /// a Clopper-Pearson interval).
     pub statistic: String,
     /// The estimate.
     pub difference: Estimate,
-    /// Pairs used.
+    /// Pairs used (of the rule and the flow when the difference goes through the flow).
     pub pairs: usize,
+    /// Pairs of the flow and the reference, when the difference goes through the flow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_pairs: Option<usize>,
     /// The band the difference must lie in for the claim.
     pub band: [f64; 2],
     /// The verdict of this comparison.

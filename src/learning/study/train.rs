@@ -513,11 +513,15 @@ mod tests {
     use crate::experiment::{Spec, parse_any};
 
     fn prepared(model: &str, replicates: u64) -> Prepared {
+        prepared_with(model, &format!("replicates = {replicates}"), "")
+    }
+
+    fn prepared_with(model: &str, replicates: &str, tail: &str) -> Prepared {
         let text = format!(
             "kind = \"learning\"\nname = \"lanes\"\nseed = 5\n[data]\nfile = \"{}\"\n\
              label = \"diagnosis\"\n[model]\n{model}\n[scaling]\nalpha = 1.5\na = 1.0\n\
-             [learning]\nn = [150, 200, 300]\nepochs = 1\nreplicates = {replicates}\nevery = 40\n\
-             single_update_n = 40\n",
+             [learning]\nn = [150, 200, 300]\nepochs = 1\n{replicates}\nevery = 40\n\
+             single_update_n = 40\n{tail}",
             concat!(env!("CARGO_MANIFEST_DIR"), "/data/wdbc.csv")
         );
         let Spec::Learning(exp) = parse_any(&text, std::path::Path::new("x.toml")).unwrap() else {
@@ -533,7 +537,14 @@ mod tests {
             .build()
             .unwrap();
         let runs = runs_of(&p.exp);
-        pool.install(|| train_all(&cx, &runs, p.exp.learning.replicates, &crate::run::Silent))
+        pool.install(|| {
+            train_all(
+                &cx,
+                &runs,
+                (p.exp.learning.replicates, p.exp.learning.references()),
+                &crate::run::Silent,
+            )
+        })
     }
 
     /// Every bit a replicate leaves in the summary (its curve, sup distance, accuracies).
@@ -575,5 +586,56 @@ mod tests {
                 assert_eq!(x, y, "{model}: 1 and 2 threads differ");
             }
         }
+    }
+
+    /// `reference_replicates` adds replicates of the flow and SGD only: the first `replicates`
+    /// of every run keep their bits, STDP and single-update keep their count, and the accuracy
+    /// comparison with SGD goes through the flow.
+    #[test]
+    fn reference_replicates_extend_flow_and_sgd_only() {
+        let model = "kind = \"logistic\"";
+        let plain = prepared(model, 3);
+        let more = prepared_with(model, "replicates = 3\nreference_replicates = 10", "");
+        let (a, b) = (train(&plain, 2), train(&more, 2));
+        for ((name, _), (ra, rb)) in runs_of(&plain.exp).iter().zip(a.iter().zip(&b)) {
+            let want = if matches!(name, RuleName::Flow | RuleName::Sgd) {
+                10
+            } else {
+                3
+            };
+            assert_eq!(rb.len(), want, "{name:?}");
+            for r in 0..3 {
+                assert_eq!(bits(&ra[r]), bits(&rb[r]), "{name:?} replicate {r}");
+            }
+        }
+        let claim = "[[claim.accuracy]]\ntolerance = 0.05\nagainst = [\"sgd\", \"flow\"]\n";
+        let p = prepared_with(model, "replicates = 3\nreference_replicates = 10", claim);
+        let s = super::super::run(&p, 2, false, &crate::run::Silent);
+        let c = &s.accuracy[0].comparisons;
+        assert_eq!(c[0].statistic, "mean difference through the flow");
+        assert_eq!((c[0].pairs, c[0].reference_pairs), (3, Some(10)));
+        assert_eq!(
+            (c[1].statistic.as_str(), c[1].pairs),
+            ("mean difference", 3)
+        );
+    }
+
+    /// Fewer reference replicates than replicates is an error that names the key and the fix.
+    #[test]
+    fn too_few_reference_replicates_are_refused() {
+        let text = format!(
+            "kind = \"learning\"\nname = \"x\"\nseed = 5\n[data]\nfile = \"{}\"\n\
+             label = \"diagnosis\"\n[model]\nkind = \"logistic\"\n[scaling]\nalpha = 1.5\n\
+             a = 1.0\n[learning]\nn = [150, 200, 300]\nreplicates = 10\nreference_replicates = 3\n",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/data/wdbc.csv")
+        );
+        let e = parse_any(&text, std::path::Path::new("x.toml"))
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            e.contains("learning.reference_replicates") && e.contains("at least 10"),
+            "{e}"
+        );
     }
 }

@@ -5,6 +5,7 @@ use super::summary::{AccuracyReport, Comparison, DistanceFit, RunRecord, SingleU
 use crate::experiment::learning::{AccuracyClaim, LearningExperiment};
 use crate::stats::{
     Claim, Estimate, Verdict, VerdictKind, decide, decide_interval, fit_power_law, proportion,
+    sum_of_means,
 };
 
 pub(super) fn distance_fit(exp: &LearningExperiment, runs: &[RunRecord]) -> Option<DistanceFit> {
@@ -104,6 +105,47 @@ fn combine_comparisons(comparisons: &[Comparison], none: &str) -> Verdict {
     })
 }
 
+/// Differences x - y of the replicates where both ended (`None` elsewhere), over the replicates
+/// of the shorter run.
+fn differences(x: &RunRecord, y: &RunRecord) -> Vec<Option<f64>> {
+    (x.final_test_accuracy.iter())
+        .zip(&y.final_test_accuracy)
+        .map(|(p, q)| Some((*p)? - (*q)?))
+        .collect()
+}
+
+/// E[accuracy of a - accuracy of b] through the flow, when the flow and b ran on more replicates
+/// than a: mean(a - flow) over a's replicates plus mean(flow - b) over the flow's.
+fn through_flow(a: &RunRecord, b: &RunRecord, flow: &RunRecord, band: [f64; 2]) -> Comparison {
+    let (x, y) = (differences(a, flow), differences(flow, b));
+    let what = format!(
+        "mean test-accuracy difference {} - {} (through the flow: {} pairs with it, {} pairs of it with {})",
+        a.label(),
+        b.label(),
+        x.iter().flatten().count(),
+        y.iter().flatten().count(),
+        b.label()
+    );
+    let (difference, verdict) = match sum_of_means(&x, &y) {
+        Some(e) => {
+            let dropped = a.diverged + b.diverged + flow.diverged;
+            let why = (dropped > 0).then(|| format!("{dropped} replicates diverged"));
+            (e, decide_interval(e.ci95, band, &what, why.as_deref()))
+        }
+        None => undecided(format!("{what}: fewer than 2 pairs without divergence")),
+    };
+    Comparison {
+        rule: a.label(),
+        reference: b.label(),
+        statistic: "mean difference through the flow".into(),
+        difference,
+        pairs: x.iter().flatten().count(),
+        reference_pairs: Some(y.iter().flatten().count()),
+        band,
+        verdict,
+    }
+}
+
 fn paired(a: &RunRecord, b: &RunRecord, band: [f64; 2]) -> Comparison {
     let diffs: Vec<f64> = a
         .final_test_accuracy
@@ -130,6 +172,7 @@ fn paired(a: &RunRecord, b: &RunRecord, band: [f64; 2]) -> Comparison {
         statistic: "mean difference".into(),
         difference,
         pairs: diffs.len(),
+        reference_pairs: None,
         band,
         verdict,
     }
@@ -179,6 +222,7 @@ fn reaching(a: &RunRecord, b: &RunRecord, tol: f64) -> Comparison {
         statistic: "fraction reaching".into(),
         difference,
         pairs: outcomes.len(),
+        reference_pairs: None,
         band: [0.0, 0.5],
         verdict,
     }
@@ -210,12 +254,21 @@ pub(super) fn accuracy_report(claim: &AccuracyClaim, runs: &[RunRecord]) -> Accu
             .find(|r| r.rule == rule && (n.is_none() || r.n == n))
     };
     let tol = claim.tolerance;
+    let flow = find("flow", None);
+    let compare = |a: &RunRecord, b: &RunRecord| match flow {
+        Some(f)
+            if b.rule != "flow" && b.replicates > a.replicates && f.replicates > a.replicates =>
+        {
+            through_flow(a, b, f, [-tol, tol])
+        }
+        _ => paired(a, b, [-tol, tol]),
+    };
     let comparisons: Vec<Comparison> = match find("stdp", Some(claim.n)) {
         Some(stdp) => claim
             .against
             .iter()
             .filter_map(|r| find(r.key(), None))
-            .map(|r| paired(stdp, r, [-tol, tol]))
+            .map(|r| compare(stdp, r))
             .collect(),
         None => Vec::new(),
     };
