@@ -198,7 +198,13 @@ fn comparison_table(
             c.statistic,
             c.difference.mean,
             fmt_ci4(c.difference.ci95),
-            c.pairs,
+            match c.reference_pairs {
+                Some(k) => format!(
+                    "{} with the flow, {k} of the flow with {}",
+                    c.pairs, c.reference
+                ),
+                None => c.pairs.to_string(),
+            },
             band(c.band[0]),
             band(c.band[1]),
             c.verdict.kind

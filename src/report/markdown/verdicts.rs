@@ -90,7 +90,12 @@ fn learning_rows(t: &mut String, s: &LearningSummary) {
         .map(|a| -> ClaimRow {
             (
                 &a.claim.statement,
-                "final test accuracy of STDP minus reference, paired by sample order".to_string(),
+                if a.comparisons.iter().any(|c| c.reference_pairs.is_some()) {
+                    "final test accuracy of STDP minus reference, paired by sample order or through the flow"
+                } else {
+                    "final test accuracy of STDP minus reference, paired by sample order"
+                }
+                .to_string(),
                 format!("within ± {:.3}", a.claim.tolerance),
                 &a.comparisons,
                 &a.verdict,
