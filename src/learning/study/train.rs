@@ -629,10 +629,10 @@ mod tests {
              a = 1.0\n[learning]\nn = [150, 200, 300]\nreplicates = 10\nreference_replicates = 3\n",
             concat!(env!("CARGO_MANIFEST_DIR"), "/data/wdbc.csv")
         );
-        let e = parse_any(&text, std::path::Path::new("x.toml"))
-            .err()
-            .expect("refused")
-            .to_string();
+        let Err(e) = parse_any(&text, std::path::Path::new("x.toml")) else {
+            panic!("accepted")
+        };
+        let e = e.to_string();
         assert!(
             e.contains("learning.reference_replicates") && e.contains("at least 10"),
             "{e}"
