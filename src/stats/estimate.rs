@@ -66,11 +66,11 @@ impl Estimate {
     }
 }
 
-/// E[X] + E[Y] from units i that carry x_i, y_i or both (`None` = missing): the sum of the two
+/// E\[X\] + E\[Y\] from units i that carry x_i, y_i or both (`None` = missing): the sum of the two
 /// sample means, with the covariance of the units that carry both in its standard error,
 /// Var = s_x^2 / n_x + s_y^2 / n_y + 2 (n_xy / (n_x n_y)) s_xy, and a t interval with the
 /// Welch-Satterthwaite degrees of freedom of the two variance terms (Satterthwaite, *Biometrics
-/// Bulletin* 2, 1946). With E[a - b] = E[a - c] + E[c - b], it lets a cheap c measured on many
+/// Bulletin* 2, 1946). With E\[a - b\] = E\[a - c\] + E\[c - b\], it lets a cheap c measured on many
 /// units carry a comparison of a (few units) with b (the difference estimator: Cochran,
 /// *Sampling Techniques*, 3rd ed., 1977, section 7.7 on auxiliary variables). `None` if either
 /// side has fewer than 2 values.

@@ -114,7 +114,7 @@ fn differences(x: &RunRecord, y: &RunRecord) -> Vec<Option<f64>> {
         .collect()
 }
 
-/// E[accuracy of a - accuracy of b] through the flow, when the flow and b ran on more replicates
+/// E\[accuracy of a - accuracy of b\] through the flow, when the flow and b ran on more replicates
 /// than a: mean(a - flow) over a's replicates plus mean(flow - b) over the flow's.
 fn through_flow(a: &RunRecord, b: &RunRecord, flow: &RunRecord, band: [f64; 2]) -> Comparison {
     let (x, y) = (differences(a, flow), differences(flow, b));
