@@ -355,8 +355,13 @@ pub fn memory_refusal(
     let m = traj.count();
     let k = exp.sweep.checkpoints;
     let dmax = exp.sweep.dim.iter().copied().max().unwrap_or(1);
+    // The smallest valid count: 2 trajectories, or 2 at the largest d for `times_dim`.
+    let m_min = match traj {
+        Trajectories::Fixed(_) => 2,
+        Trajectories::TimesDim { .. } => dmax as u64 + 1,
+    };
     let at_minimum = |knob: Knob| match knob {
-        Knob::Trajectories => m <= 2,
+        Knob::Trajectories => m <= m_min,
         Knob::Checkpoints => k <= 1,
         Knob::Dimension => dmax <= 1,
     };
@@ -395,12 +400,12 @@ pub fn memory_refusal(
     let (key, lowered) = match knob {
         Knob::Trajectories => (
             "sweep.trajectories".to_string(),
-            largest_fitting(2, m.saturating_sub(1), |v| fits(v, k, usize::MAX)).map(
-                |v| match traj {
+            largest_fitting(m_min, m.saturating_sub(1), |v| fits(v, k, usize::MAX)).map(|v| {
+                match traj {
                     Trajectories::Fixed(_) => format!("at most {v} trajectories"),
-                    Trajectories::TimesDim { .. } => format!("{} at most", traj.with_count(v)),
-                },
-            ),
+                    Trajectories::TimesDim { .. } => format!("times_dim at most {v}"),
+                }
+            }),
         ),
         Knob::Checkpoints => (
             "sweep.checkpoints".to_string(),

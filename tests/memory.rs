@@ -259,3 +259,29 @@ fn print_estimates_of_files() {
         eprintln!("{f}: {:.0} KiB  {p:?}", p.peak() / 1024.0);
     }
 }
+
+/// With `trajectories = { times_dim = k }` the refusal lowers k, and never below the smallest
+/// valid value (2 trajectories at the largest d).
+#[test]
+fn trajectories_per_dimension_lower_times_dim() {
+    let text = experiment(2, 2, "[100, 316, 1000]", 200, CORRECTED)
+        .source_text
+        .replace(
+            "trajectories = 2",
+            "trajectories = { times_dim = 20000000 }",
+        )
+        .replace("dim = 2\n", "")
+        .replace("[sweep]\n", "[sweep]\ndim = [2, 4]\n");
+    let exp = parse(&text, Path::new("memory-test.toml")).expect("valid experiment");
+    let p = plan::peak_point(&exp);
+    assert_eq!((p.dim, p.engine.trajectories), (2, 10_000_000));
+    let (key, problem, fix) = refuse(&exp, 0.5 * p.peak());
+    assert_eq!(key, "sweep.trajectories", "{problem}");
+    let k: f64 = fix
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(fix.contains("times_dim") && k > 0.4e7 && k < 1.1e7, "{fix}");
+}

@@ -51,7 +51,7 @@ impl Sec<'_> {
         required: bool,
     ) -> Result<Option<Trajectories>, Error> {
         let expected = format!(
-            "an integer {}, or {{ times_dim = k }} (M = ceil(k / d) at dimension d)",
+            "{}, or {{ times_dim = k }} (M = ceil(k / d) at dimension d)",
             TRAJECTORIES.integer()
         );
         match self.take(key) {
