@@ -223,6 +223,17 @@ fn sigint_leaves_a_consistent_folder_that_resumes() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+/// Runs every shard of `count` of experiment `f` into `dir`; returns the path of shard i.
+fn run_shards(f: &Path, dir: &Path, count: usize) -> impl Fn(usize) -> PathBuf {
+    for i in 0..count {
+        let shard = format!("{i}/{count}");
+        let o = stdp(&["run", s(f), "--out", s(dir), "--quiet", "--shard", &shard]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let dir = dir.to_path_buf();
+    move |i| dir.join(format!("shard-{i}-of-{count}.json"))
+}
+
 #[test]
 fn three_shards_merge_to_the_unsharded_run() {
     let d = scratch("shards");
@@ -233,19 +244,7 @@ fn three_shards_merge_to_the_unsharded_run() {
             .status
             .success()
     );
-    for i in 0..3 {
-        let o = stdp(&[
-            "run",
-            s(&f),
-            "--out",
-            s(&shards),
-            "--quiet",
-            "--shard",
-            &format!("{i}/3"),
-        ]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    }
-    let part = |i: usize| shards.join(format!("shard-{i}-of-3.json"));
+    let part = run_shards(&f, &shards, 3);
     let o = stdp(&[
         "merge",
         s(&part(2)),
@@ -794,20 +793,7 @@ fn shards_with_trajectories_per_dimension_merge_to_the_unsharded_run() {
     for m in [",40,", ",20,", ",10,"] {
         assert!(rows.contains(m), "no point with {m} trajectories:\n{rows}");
     }
-    for i in 0..2 {
-        let shard = format!("{i}/2");
-        let o = stdp(&[
-            "run",
-            s(&f),
-            "--out",
-            s(&shards),
-            "--quiet",
-            "--shard",
-            &shard,
-        ]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    }
-    let part = |i: usize| shards.join(format!("shard-{i}-of-2.json"));
+    let part = run_shards(&f, &shards, 2);
     let o = stdp(&["merge", s(&part(1)), s(&part(0)), "--out", s(&merged)]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_same_results(&whole, &merged);
