@@ -149,6 +149,11 @@ impl XoshiroLanes {
         out
     }
 
+    /// The state words, word k of lane b at `[k][b]` (for explicit SIMD steps).
+    pub(crate) fn words_mut(&mut self) -> &mut [[u64; LANES]; 4] {
+        &mut self.s
+    }
+
     /// Lane b as a scalar generator at its current position.
     pub fn lane(&self, b: usize) -> Xoshiro256pp {
         Xoshiro256pp {
