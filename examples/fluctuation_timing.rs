@@ -3,9 +3,10 @@
 //! each simulated prediction with its standard error.
 //!
 //! `cargo run --release --example fluctuation_timing [repeats] [loss:d ...]` (best of `repeats`,
-//! default 3; the cases named, default all).
+//! default 3; the cases named, default all; the stream seed from the environment variable `SEED`,
+//! default 1).
 //! Workload: unit x = (1/sqrt d, ...), y = 1, theta0 = 0, corrected scaling alpha = A = 1
-//! (kappa = 2/3, alpha^2 A^4 = 1), T = 1, the default budget, seed 1.
+//! (kappa = 2/3, alpha^2 A^4 = 1), T = 1, the default budget.
 
 use std::time::Instant;
 use stdp_flow::Loss;
@@ -23,6 +24,10 @@ fn main() {
         horizon: 1.0,
     };
     let named: Vec<String> = std::env::args().skip(2).collect();
+    let seed: u64 = std::env::var("SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     let cases: Vec<(&str, usize)> = [2, 4, 8, 16, 32, 128]
         .iter()
         .map(|&d| ("logistic", d))
@@ -50,7 +55,7 @@ fn main() {
                 &theta0,
                 model,
                 &SupBudget::default(),
-                1,
+                seed,
             ));
             best = best.min(t.elapsed().as_secs_f64());
         }

@@ -226,7 +226,11 @@ fn fast_rows_portable(block: &mut Normals) {
 }
 
 #[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx2::Avx2Normals;
 #[cfg(target_arch = "x86_64")]
 pub(crate) use avx512::Avx512Normals;
 

@@ -10,7 +10,7 @@ use super::grid::{Grid, Scratch};
 use crate::engine::Isa;
 use crate::loss::{LANES, Loss};
 #[cfg(target_arch = "x86_64")]
-use crate::normal::Avx512Normals;
+use crate::normal::{Avx2Normals, Avx512Normals};
 use crate::normal::{NormalFill, Normals, PortableNormals};
 use crate::rng::XoshiroLanes;
 
@@ -28,15 +28,17 @@ pub(super) fn simulate_group(
     let job = (loss, grid, streams, paths);
     match isa {
         Isa::Baseline => group_impl(job, PortableNormals),
-        // SAFETY: the features were detected at run time by `Isa::detect`.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { group_avx2(job) },
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => match Avx512Normals::new() {
-            // SAFETY: as above.
-            Some(n) => unsafe { group_avx512(job, n) },
-            None => group_impl(job, PortableNormals),
-        },
+        Isa::Avx2 | Isa::Avx512 => {
+            let wide = Avx512Normals::new().filter(|_| isa == Isa::Avx512);
+            match (wide, Avx2Normals::new()) {
+                // SAFETY: the features were detected at run time.
+                (Some(n), _) => unsafe { group_avx512(job, n) },
+                // SAFETY: as above.
+                (None, Some(n)) => unsafe { group_avx2(job, n) },
+                (None, None) => group_impl(job, PortableNormals),
+            }
+        }
     }
 }
 
@@ -46,8 +48,8 @@ type Job<'a> = (&'a dyn Loss, &'a Grid, (XoshiroLanes, XoshiroLanes), usize);
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn group_avx2(job: Job) -> Vec<[f64; 4]> {
-    group_impl(job, PortableNormals)
+fn group_avx2(job: Job, normals: Avx2Normals) -> Vec<[f64; 4]> {
+    group_impl(job, normals)
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -11,19 +11,25 @@ fn normals(rows: usize, seed: u64) -> Normals {
     Normals::new(rows, lanes(seed), fix)
 }
 
-/// The AVX-512 candidates give the portable ones' bits, and so the same blocks (block sizes from 1
-/// row up, so that blocks with no miss, one, and many occur).
+/// The AVX2 and AVX-512 forms give the portable ones' bits, and so the same blocks (block sizes
+/// from 1 row up, so that blocks with no miss, one, and many occur).
 #[test]
 fn instruction_sets_agree() {
     #[cfg(target_arch = "x86_64")]
-    if let Some(n) = Avx512Normals::new() {
-        for rows in [1, 2, 33, 129, 700, 5000] {
-            let (mut p, mut q) = (normals(rows, 3), normals(rows, 3));
-            for _ in 0..20 {
-                PortableNormals.fill(&mut p);
-                n.fill(&mut q);
-                let bits = |x: &Normals| x.values().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-                assert_eq!(bits(&p), bits(&q), "{rows} rows");
+    for rows in [1, 2, 33, 129, 700, 5000] {
+        let bits = |x: &Normals| x.values().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let mut p = normals(rows, 3);
+        let mut avx2 = Avx2Normals::new().map(|n| (n, normals(rows, 3)));
+        let mut avx512 = Avx512Normals::new().map(|n| (n, normals(rows, 3)));
+        for _ in 0..20 {
+            PortableNormals.fill(&mut p);
+            if let Some((n, q)) = &mut avx2 {
+                n.fill(q);
+                assert_eq!(bits(&p), bits(q), "avx2, {rows} rows");
+            }
+            if let Some((n, q)) = &mut avx512 {
+                n.fill(q);
+                assert_eq!(bits(&p), bits(q), "avx512, {rows} rows");
             }
         }
     }
