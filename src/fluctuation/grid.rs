@@ -23,7 +23,7 @@ pub(super) struct Grid {
 
 /// The half-step propagator I - a H + a^2 H^2 / 2 of step k (exp(-a H) to second order, H the
 /// Hessian at the step's midpoint), by the structure of H.
-pub(super) enum Propagator {
+enum Propagator {
     /// Per step, the d x d matrix, row-major (a loss of unknown structure in low dimension).
     Dense(Vec<f64>),
     /// H = c_k x x^T ([`crate::loss::Logistic`]): v + beta_k (x . v) x with

@@ -434,16 +434,27 @@ mod tests {
 
     #[test]
     fn same_bits_for_any_thread_count() {
-        let loss = Logistic::new(vec![0.6, 0.8], 1.0);
-        let run = |threads| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap()
-                .install(|| sup_limit(&loss, &[0.0, 0.0], MODEL, 64, 256, 5))
-        };
-        let (a, b) = (run(1), run(2));
-        assert_eq!(a.sup_sq.mean.to_bits(), b.sup_sq.mean.to_bits());
+        let losses: Vec<Box<dyn Loss>> = vec![
+            Box::new(Logistic::new(vec![0.6, 0.8], 1.0)),
+            Box::new(Quadratic::new(vec![1.0, -1.0, 0.5], vec![3.0, 0.5, 1.0])),
+        ];
+        for loss in &losses {
+            let theta0 = vec![0.0; loss.dim()];
+            let run = |threads| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| sup_limit(loss.as_ref(), &theta0, MODEL, 64, 1000, 5))
+            };
+            let bits = |s: SupSimulation| {
+                [s.sup_sq, s.grid_max, s.terminal_sq]
+                    .map(|e| (e.mean.to_bits(), e.std_error.to_bits()))
+            };
+            let (a, b, c) = (run(1), run(2), run(3));
+            assert_eq!(bits(a), bits(b));
+            assert_eq!(bits(a), bits(c));
+        }
     }
 
     #[test]

@@ -1,10 +1,9 @@
-//! The simulation of V behind [`super::sup_limit`]: the flow and the noise coefficients on the
-//! time grid, shared by all paths, and the paths themselves, advanced in lockstep batches of
-//! [`LANES`] stored as structure of arrays (coordinate i of path b of a batch at
-//! `v[i * LANES + b]`), so that each step's work vectorises across paths and the step's
-//! quantities (the propagator or the Hessian at the midpoint, the noise coefficients) serve a
-//! whole batch. All batches of a group take step k before any takes step k + 1, so a step's rows
-//! of the grid are read from memory once per group.
+//! The paths of V behind [`super::sup_limit`], advanced in lockstep batches of [`LANES`] stored
+//! as structure of arrays (coordinate i of path b of a batch at `v[i * LANES + b]`), so that each
+//! step's work vectorises across paths and the step's quantities on the grid (the half-step
+//! propagator, the noise coefficients) serve a whole batch. All batches of a group take step k
+//! before any takes step k + 1: the step's normals are drawn in one block, and its rows of the
+//! grid are read once per group.
 
 use super::grid::{Grid, Scratch};
 use crate::engine::Isa;
@@ -53,7 +52,7 @@ fn group_avx2(job: Job, normals: Avx2Normals) -> Vec<[f64; 4]> {
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx2")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2")]
 fn group_avx512(job: Job, normals: Avx512Normals) -> Vec<[f64; 4]> {
     group_impl(job, normals)
 }
