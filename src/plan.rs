@@ -15,8 +15,7 @@
 
 use crate::engine::{PointMemory, PointSpec, allocation_bytes, group_count, run_point, steps_for};
 use crate::experiment::{Experiment, LossSpec, Point, VecSpec};
-use crate::fluctuation::{DENSE_MAX, SUP_GROUPS, SupBudget};
-use crate::loss::LANES;
+use crate::fluctuation::{SUP_GROUPS, SupBudget};
 use std::time::Instant;
 
 /// What a run will cost.
@@ -222,9 +221,9 @@ fn fluctuation_bytes(p: &Point, loss: &LossSpec) -> f64 {
     let f64s = |len: usize| allocation_bytes(len * 8, 8);
     let inputs = 4.0 * f64s(d) + allocation_bytes(64 * d, 1);
     // terminal_limit: the right-hand side's 2 d-vectors and 2 d of scratch, P's columns and their
-    // products in blocks of LANES (2 x ceil(d / LANES) LANES d) and H P (d^2); RK4's state, 4
+    // products in blocks of crate::loss::LANES (2 x ceil(d / crate::loss::LANES) crate::loss::LANES d) and H P (d^2); RK4's state, 4
     // stages and a temporary of d + d^2 each.
-    let blocks = d.div_ceil(LANES) * LANES * d;
+    let blocks = d.div_ceil(crate::loss::LANES) * crate::loss::LANES * d;
     let lyapunov =
         2.0 * f64s(d) + f64s(2 * d) + 2.0 * f64s(blocks) + f64s(d * d) + 6.0 * f64s(d + d * d);
     let budget = SupBudget::default();
@@ -246,13 +245,13 @@ fn sup_bytes(d: usize, steps: usize, paths: usize, loss: &LossSpec) -> f64 {
     let steps = steps.div_ceil(4).max(1) * 4;
     let per = paths.div_ceil(SUP_GROUPS).max(1);
     let total = per * SUP_GROUPS;
-    let batch = d * LANES;
+    let batch = d * crate::loss::LANES;
     let structured = !matches!(loss, LossSpec::Custom { .. });
     let propagator = match loss {
         LossSpec::Logistic { .. } => f64s(d) + f64s(steps),
         _ if structured => f64s(steps * d) + 2.0 * f64s(d),
-        _ if d <= DENSE_MAX => {
-            let blocks = d.div_ceil(LANES) * batch;
+        _ if d <= crate::fluctuation::DENSE_MAX => {
+            let blocks = d.div_ceil(crate::loss::LANES) * batch;
             f64s(steps * d * d) + 3.0 * f64s(blocks) + f64s(2 * d)
         }
         _ => 0.0,
@@ -260,22 +259,22 @@ fn sup_bytes(d: usize, steps: usize, paths: usize, loss: &LossSpec) -> f64 {
     // A group: the batches' states, maxima and norms, the normals (values, draws, masks and the
     // list of misses, for batches x (d + 1) rows) and, for a loss of unknown structure, the
     // products' buffers.
-    let batches = per.div_ceil(LANES);
+    let batches = per.div_ceil(crate::loss::LANES);
     let rows = batches * (d + 1);
     let padded = rows.next_multiple_of(8);
-    let normals = f64s(rows * LANES)
-        + f64s(padded * LANES)
+    let normals = f64s(rows * crate::loss::LANES)
+        + f64s(padded * crate::loss::LANES)
         + allocation_bytes(padded, 1)
-        + allocation_bytes((rows + 1) * LANES * 4, 4)
-        + f64s((rows + 1) * LANES);
-    let products = match (structured, d <= DENSE_MAX) {
+        + allocation_bytes((rows + 1) * crate::loss::LANES * 4, 4)
+        + f64s((rows + 1) * crate::loss::LANES);
+    let products = match (structured, d <= crate::fluctuation::DENSE_MAX) {
         (true, _) => 0.0,
         (false, true) => f64s(batches * batch),
         (false, false) => 2.0 * f64s(batches * batch) + f64s(2 * d),
     };
     let group = f64s(batches * batch)
-        + f64s(batches * 4 * LANES)
-        + f64s(batches * LANES)
+        + f64s(batches * 4 * crate::loss::LANES)
+        + f64s(batches * crate::loss::LANES)
         + normals
         + products;
     let in_flight = SUP_GROUPS.min(rayon::current_num_threads()) as f64;
