@@ -11,9 +11,30 @@
 //! value (see the tests). Valid for |x| <= 700.
 
 const LOG2E: f64 = std::f64::consts::LOG2_E;
-const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
-const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
-const SHIFTER: f64 = 6_755_399_441_055_744.0;
+/// ln 2 = LN2_HI + LN2_LO, LN2_HI with trailing zeros so that k LN2_HI is exact (fdlibm's split).
+pub(crate) const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
+/// See [`LN2_HI`].
+pub(crate) const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
+/// 1.5 2^52: adding it rounds to an integer held in the low mantissa bits.
+pub(crate) const SHIFTER: f64 = 6_755_399_441_055_744.0;
+
+/// 1 / k! for k = 0..=13, the Taylor coefficients of [`exp`] (each a correctly rounded quotient).
+pub(crate) const TAYLOR13: [f64; 14] = [
+    1.0,
+    1.0,
+    0.5,
+    1.0 / 6.0,
+    1.0 / 24.0,
+    1.0 / 120.0,
+    1.0 / 720.0,
+    1.0 / 5_040.0,
+    1.0 / 40_320.0,
+    1.0 / 362_880.0,
+    1.0 / 3_628_800.0,
+    1.0 / 39_916_800.0,
+    1.0 / 479_001_600.0,
+    1.0 / 6_227_020_800.0,
+];
 
 /// Largest |x| accepted by [`exp`].
 pub const EXP_LIMIT: f64 = 700.0;
@@ -22,20 +43,10 @@ pub const EXP_LIMIT: f64 = 700.0;
 #[inline(always)]
 pub fn exp(x: f64) -> f64 {
     let (r, scale) = reduce(x);
-    let mut p = 1.0 / 6_227_020_800.0;
-    p = p * r + 1.0 / 479_001_600.0;
-    p = p * r + 1.0 / 39_916_800.0;
-    p = p * r + 1.0 / 3_628_800.0;
-    p = p * r + 1.0 / 362_880.0;
-    p = p * r + 1.0 / 40_320.0;
-    p = p * r + 1.0 / 5_040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    let mut p = TAYLOR13[13];
+    for c in TAYLOR13[..13].iter().rev() {
+        p = p * r + c;
+    }
     p * scale
 }
 
@@ -251,6 +262,38 @@ mod tests {
             0,
             "trailing zeros make k * LN2_HI exact"
         );
+    }
+
+    /// [`exp`] by the coefficient table gives the bits of the Horner form with the literal
+    /// coefficients that it replaced (the engine's exp(-U) did not change).
+    #[test]
+    fn table_horner_is_the_literal_form() {
+        let literal = |x: f64| {
+            let (r, scale) = reduce(x);
+            let mut p = 1.0 / 6_227_020_800.0;
+            for c in [
+                1.0 / 479_001_600.0,
+                1.0 / 39_916_800.0,
+                1.0 / 3_628_800.0,
+                1.0 / 362_880.0,
+                1.0 / 40_320.0,
+                1.0 / 5_040.0,
+                1.0 / 720.0,
+                1.0 / 120.0,
+                1.0 / 24.0,
+                1.0 / 6.0,
+                0.5,
+                1.0,
+                1.0,
+            ] {
+                p = p * r + c;
+            }
+            p * scale
+        };
+        for i in 0..200_000 {
+            let x = -700.0 + 1400.0 * (i as f64 + 0.31) / 200_000.0;
+            assert_eq!(exp(x).to_bits(), literal(x).to_bits(), "x = {x}");
+        }
     }
 
     /// Against std's exp (itself within 1 ulp) at 2 million points: at most 2 ulp apart (measured:

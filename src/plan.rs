@@ -9,8 +9,8 @@
 //! - analysis (`run::complete_point`): the output, plus the largest of the buffers
 //!   that the row's estimates allocate one after another while the output is alive: kappa_hat's
 //!   unit-speed flow and path sums (kappa_hat), the fluctuation prediction
-//!   ([`crate::fluctuation::predict`]: the d x d Lyapunov system, or the simulation grid and paths
-//!   of V) and the mean path of the path record. The engine gives the simulation's memory back
+//!   ([`crate::fluctuation::predict`]: the d x d Lyapunov system and the simulation grid and paths
+//!   of V, side by side) and the mean path of the path record. The engine gives the simulation's memory back
 //!   before the analysis starts.
 
 use crate::engine::{PointMemory, PointSpec, allocation_bytes, group_count, run_point, steps_for};
@@ -71,7 +71,7 @@ pub struct PointEstimate {
     /// kappa_hat's (K+1) x d sums (all groups, and all but one) and fitted means.
     pub kappa_sums: f64,
     /// The fluctuation prediction's largest buffers: the (Z, P) system of d + d^2 values (RK4
-    /// stages), or the grid of 3 x 1024 x d (and 1024 d^2 for d <= 16) and the paths of V.
+    /// stages) and, beside it, the grid of 3 x 1024 x d (and the propagators) and the paths of V.
     pub fluctuation: f64,
     /// The mean path computed for the path record, (K+1) x d (recorded points only).
     pub path_mean: f64,
@@ -106,7 +106,7 @@ impl PointEstimate {
                     + f64s(engine.groups as usize);
             }
         }
-        let fluctuation = fluctuation_bytes(p);
+        let fluctuation = fluctuation_bytes(p, &exp.loss);
         let recorded = p.cell == 0
             && p.dim == exp.sweep.dim[0]
             && (p.n == exp.sweep.n[0] || Some(&p.n) == exp.sweep.n.last());
@@ -212,33 +212,79 @@ impl PointEstimate {
 
 /// Bytes of the fluctuation prediction at a point ([`crate::fluctuation::predict`], called in
 /// every row where the scaling has a diffusion limit; its result is cached, its buffers are not
-/// kept): the key, theta0 and the loss, and the larger of its two stages.
-fn fluctuation_bytes(p: &Point) -> f64 {
+/// kept): the key, theta0 and the loss, and its two stages, which run side by side.
+fn fluctuation_bytes(p: &Point, loss: &LossSpec) -> f64 {
     if p.scaling.noise_scale().is_err() {
         return 0.0;
     }
     let d = p.dim;
     let f64s = |len: usize| allocation_bytes(len * 8, 8);
     let inputs = 4.0 * f64s(d) + allocation_bytes(64 * d, 1);
-    // terminal_limit: the right-hand side's 4 d-vectors and H P (d^2); RK4's state, 4 stages and
-    // a temporary of d + d^2 each.
-    let lyapunov = 4.0 * f64s(d) + f64s(d * d) + 6.0 * f64s(d + d * d);
-    // sup_limit: the grid (3 x steps x d, and steps x d^2 for d <= 16), the flow's RK4, a path
-    // state per group, and the per-path results (per group, flattened, and one column).
+    // terminal_limit: the right-hand side's 2 d-vectors and 2 d of scratch, P's columns and their
+    // products in blocks of crate::loss::LANES (2 x ceil(d / crate::loss::LANES) crate::loss::LANES d) and H P (d^2); RK4's state, 4
+    // stages and a temporary of d + d^2 each.
+    let blocks = d.div_ceil(crate::loss::LANES) * crate::loss::LANES * d;
+    let lyapunov =
+        2.0 * f64s(d) + f64s(2 * d) + 2.0 * f64s(blocks) + f64s(d * d) + 6.0 * f64s(d + d * d);
     let budget = SupBudget::default();
-    let sup = budget.paths_for(d).map_or(0.0, |paths| {
-        let steps = budget.steps.div_ceil(4).max(1) * 4;
-        let per = paths.div_ceil(SUP_GROUPS).max(1);
-        let total = per * SUP_GROUPS;
-        let dense = if d <= 16 { f64s(steps * d * d) } else { 0.0 };
-        3.0 * f64s(steps * d)
-            + dense
-            + 8.0 * f64s(d)
-            + SUP_GROUPS as f64 * (3.0 * f64s(d) + allocation_bytes(per * 32, 8))
-            + allocation_bytes(total * 32, 8)
-            + f64s(total)
-    });
-    inputs + lyapunov.max(sup)
+    let sup = budget
+        .paths_for(d)
+        .map_or(0.0, |paths| sup_bytes(d, budget.steps, paths, loss));
+    inputs + lyapunov + sup
+}
+
+/// Bytes of `sup_limit` in dimension d (see `fluctuation::grid` and `fluctuation::paths`): the
+/// grid (3 x steps x d, the flow's RK4, and the half-step propagators by the loss's Hessian: a
+/// vector and steps numbers for the logistic loss, steps x d for the diagonal ones, steps x d^2
+/// for another loss in d <= 16, built with the products' buffers; a user's loss counts as one of
+/// unknown structure), the buffers of the groups in
+/// flight (at most one per thread) and the per-path results (per group, flattened, and one
+/// column).
+fn sup_bytes(d: usize, steps: usize, paths: usize, loss: &LossSpec) -> f64 {
+    let f64s = |len: usize| allocation_bytes(len * 8, 8);
+    let steps = steps.div_ceil(4).max(1) * 4;
+    let per = paths.div_ceil(SUP_GROUPS).max(1);
+    let total = per * SUP_GROUPS;
+    let batch = d * crate::loss::LANES;
+    let structured = !matches!(loss, LossSpec::Custom { .. });
+    let propagator = match loss {
+        LossSpec::Logistic { .. } => f64s(d) + f64s(steps),
+        _ if structured => f64s(steps * d) + 2.0 * f64s(d),
+        _ if d <= crate::fluctuation::DENSE_MAX => {
+            let blocks = d.div_ceil(crate::loss::LANES) * batch;
+            f64s(steps * d * d) + 3.0 * f64s(blocks) + f64s(2 * d)
+        }
+        _ => 0.0,
+    };
+    // A group: the batches' states, maxima and norms, the normals (values, draws, masks and the
+    // list of misses, for batches x (d + 1) rows) and, for a loss of unknown structure, the
+    // products' buffers.
+    let batches = per.div_ceil(crate::loss::LANES);
+    let rows = batches * (d + 1);
+    let padded = rows.next_multiple_of(8);
+    let normals = f64s(rows * crate::loss::LANES)
+        + f64s(padded * crate::loss::LANES)
+        + allocation_bytes(padded, 1)
+        + allocation_bytes((rows + 1) * crate::loss::LANES * 4, 4)
+        + f64s((rows + 1) * crate::loss::LANES);
+    let products = match (structured, d <= crate::fluctuation::DENSE_MAX) {
+        (true, _) => 0.0,
+        (false, true) => f64s(batches * batch),
+        (false, false) => 2.0 * f64s(batches * batch) + f64s(2 * d),
+    };
+    let group = f64s(batches * batch)
+        + f64s(batches * 4 * crate::loss::LANES)
+        + f64s(batches * crate::loss::LANES)
+        + normals
+        + products;
+    let in_flight = SUP_GROUPS.min(rayon::current_num_threads()) as f64;
+    3.0 * f64s(steps * d)
+        + propagator
+        + 8.0 * f64s(d)
+        + in_flight * group
+        + SUP_GROUPS as f64 * allocation_bytes(per * 32, 8)
+        + allocation_bytes(total * 32, 8)
+        + f64s(total)
 }
 
 /// The memory of every point of `exp` with `m` trajectories, `checkpoints` checkpoints and

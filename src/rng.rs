@@ -3,9 +3,10 @@
 //! Each trajectory owns a xoshiro256++ stream ([`Xoshiro256pp`]) keyed by (seed, n, dim,
 //! trajectory index) through the SplitMix64 finaliser (Steele, Lea & Flood 2014, "Fast splittable
 //! pseudorandom number generators"). Nothing else enters, so results do not depend on the thread
-//! count or on scheduling. The engine steps [`LANES`] such streams at once ([`XoshiroLanes`]).
-//! Draws outside the recursion (the data split, the sample orders, the fluctuation limit's
-//! Gaussian paths, the network's signs) use `Pcg64Mcg` (O'Neill 2014).
+//! count or on scheduling. The engine steps [`LANES`] such streams at once ([`XoshiroLanes`]), and
+//! so does the simulation of the fluctuation limit's Gaussian paths (its own keys, per group of
+//! paths). Other draws outside the recursion (the data split, the sample orders, the network's
+//! signs) use `Pcg64Mcg` (O'Neill 2014).
 
 use crate::loss::LANES;
 
@@ -42,8 +43,8 @@ fn stream_key(seed: u64, n: u64, dim: u64, index: u64) -> u64 {
     splitmix64(h ^ index)
 }
 
-/// The 128-bit `Pcg64Mcg` state for one key (the fluctuation limit's Gaussian paths, which are not
-/// in the kernel, keep this generator).
+/// The 128-bit `Pcg64Mcg` state for one key (for draws outside the kernels, such as the network's
+/// signs).
 pub fn stream_state(seed: u64, n: u64, dim: u64, index: u64) -> u128 {
     let h = stream_key(seed, n, dim, index);
     let lo = splitmix64(h ^ 0x0123_4567_89AB_CDEF);
@@ -147,6 +148,11 @@ impl XoshiroLanes {
             s3[b] = s3[b].rotate_left(45);
         }
         out
+    }
+
+    /// The state words, word k of lane b at `[k][b]` (for explicit SIMD steps).
+    pub(crate) fn words_mut(&mut self) -> &mut [[u64; LANES]; 4] {
+        &mut self.s
     }
 
     /// Lane b as a scalar generator at its current position.

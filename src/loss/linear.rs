@@ -34,6 +34,13 @@ impl Loss for Linear {
     fn hessian_vector(&self, _theta: &[f64], _v: &[f64], out: &mut [f64]) {
         out.fill(0.0);
     }
+
+    /// Zero for every vector.
+    #[inline(always)]
+    fn hessian_vector_lanes(&self, _theta: &[f64], v: &[f64], _: &mut [f64], out: &mut [f64]) {
+        out[..v.len()].fill(0.0);
+    }
+
     #[inline(always)]
     fn value_lanes(&self, x: &[f64], lanes: usize, _scratch: &mut [f64], out: &mut [f64]) {
         super::value_lanes_by_rows(self, x, lanes, out);

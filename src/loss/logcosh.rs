@@ -40,6 +40,22 @@ impl Loss for LogCosh {
             out[i] = (1.0 - t * t) * v[i];
         }
     }
+
+    /// The diagonal product for every vector, one tanh per coordinate (the curvatures in
+    /// `scratch`).
+    #[inline(always)]
+    fn hessian_vector_lanes(&self, theta: &[f64], v: &[f64], scratch: &mut [f64], out: &mut [f64]) {
+        let h = &mut scratch[..self.center.len()];
+        for ((h, t), c) in h.iter_mut().zip(theta).zip(&self.center) {
+            let t = (t - c).tanh();
+            *h = 1.0 - t * t;
+        }
+        let n = h.len() * LANES;
+        for (vk, ok) in v.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+            crate::lanes::scale(h, vk, ok);
+        }
+    }
+
     #[inline(always)]
     fn value_lanes(&self, x: &[f64], lanes: usize, _scratch: &mut [f64], out: &mut [f64]) {
         super::value_lanes_by_rows(self, x, lanes, out);

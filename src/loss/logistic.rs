@@ -15,6 +15,14 @@ impl Logistic {
     pub fn new(x: Vec<f64>, y: f64) -> Self {
         Self { x, y }
     }
+
+    /// The Hessian at theta as x and c with H = c x x^T, c = s (1 - s), s = sigmoid(-y x.theta)
+    /// (the factors of [`Loss::hessian_vector`]).
+    pub(crate) fn rank_one(&self, theta: &[f64]) -> (&[f64], f64) {
+        let m: f64 = self.x.iter().zip(theta).map(|(x, t)| x * t).sum();
+        let s = sigmoid(-self.y * m);
+        (&self.x, s * (1.0 - s))
+    }
 }
 
 impl Loss for Logistic {
@@ -48,6 +56,20 @@ impl Loss for Logistic {
             *o = c * x;
         }
     }
+
+    /// The rank-one product for every vector with one sigmoid: out_b = s (1 - s) (x . v_b) x.
+    #[inline(always)]
+    fn hessian_vector_lanes(&self, theta: &[f64], v: &[f64], _: &mut [f64], out: &mut [f64]) {
+        let m: f64 = self.x.iter().zip(theta).map(|(x, t)| x * t).sum();
+        let s = sigmoid(-self.y * m);
+        let n = self.x.len() * LANES;
+        for (vk, ok) in v.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+            let xv = crate::lanes::dot(&self.x, vk);
+            let c: [f64; LANES] = std::array::from_fn(|b| s * (1.0 - s) * xv[b]);
+            crate::lanes::outer(&c, &self.x, ok);
+        }
+    }
+
     #[inline(always)]
     fn value_lanes(&self, x: &[f64], lanes: usize, _scratch: &mut [f64], out: &mut [f64]) {
         super::value_lanes_by_rows(self, x, lanes, out);

@@ -142,6 +142,37 @@ pub trait Loss: Send + Sync {
             *o = (*o - m) / (2.0 * h);
         }
     }
+
+    /// H(theta) applied to a batch of vectors at once, stored in blocks of [`LANES`] vectors,
+    /// each block coordinate-major like the points of [`Loss::value_lanes`]: coordinate i of
+    /// vector b of block k is `v[(k * d + i) * LANES + b]`, and its product is written to `out`
+    /// at the same place. `v.len()` is a multiple of d [`LANES`]; `scratch` has length at least
+    /// 2 d. The simulation of the fluctuation limit calls it for many paths at one point of the
+    /// flow.
+    ///
+    /// The default calls [`Loss::hessian_vector`] for each vector. Override it when the
+    /// curvature at theta can be computed once for all vectors (the built-in losses do: one
+    /// sigmoid or d tanh per call instead of per vector); the results should agree with the
+    /// default to rounding.
+    fn hessian_vector_lanes(&self, theta: &[f64], v: &[f64], scratch: &mut [f64], out: &mut [f64]) {
+        let d = self.dim();
+        let (col, prod) = scratch[..2 * d].split_at_mut(d);
+        for (vk, ok) in v
+            .chunks_exact(d * LANES)
+            .zip(out.chunks_exact_mut(d * LANES))
+        {
+            for b in 0..LANES {
+                for (i, c) in col.iter_mut().enumerate() {
+                    *c = vk[i * LANES + b];
+                }
+                self.hessian_vector(theta, col, prod);
+                for (i, p) in prod.iter().enumerate() {
+                    ok[i * LANES + b] = *p;
+                }
+            }
+        }
+    }
+
     /// The concrete type, for built-in losses; others keep the default.
     #[doc(hidden)]
     fn known(&self) -> Known<'_> {
@@ -293,6 +324,65 @@ pub(crate) mod tests {
             check_lanes(&Quadratic::new(c.clone(), vec![1.0, 2.0, 0.5]), &pts);
             check_lanes(&Logistic::new(c.clone(), 1.0), &pts);
             check_lanes(&Linear::new(c), &pts);
+        }
+    }
+
+    /// A loss seen only through the required methods and `hessian_vector`, so that its
+    /// `hessian_vector_lanes` is the trait's default (a loop over `hessian_vector`).
+    struct Plain<'a>(&'a dyn Loss);
+
+    impl Loss for Plain<'_> {
+        fn dim(&self) -> usize {
+            self.0.dim()
+        }
+        fn value(&self, theta: &[f64]) -> f64 {
+            self.0.value(theta)
+        }
+        fn gradient(&self, theta: &[f64], grad: &mut [f64]) {
+            self.0.gradient(theta, grad)
+        }
+        fn hessian_vector(&self, theta: &[f64], v: &[f64], out: &mut [f64]) {
+            self.0.hessian_vector(theta, v, out)
+        }
+    }
+
+    /// Every built-in loss's `hessian_vector_lanes` equals the default (its `hessian_vector`
+    /// for each vector) to 1e-14 relative to the largest product, on three blocks of
+    /// [`LANES`] random vectors at a random point; the network and softmax losses (which keep
+    /// the default) through the same path.
+    #[test]
+    fn batched_hessian_products_match_the_default() {
+        let mut rng = crate::rng::Xoshiro256pp::from_key(5);
+        let mut draw = |n: usize, a: f64| -> Vec<f64> {
+            (0..n)
+                .map(|_| crate::rng::symmetric_uniform(rng.next_u64(), a))
+                .collect()
+        };
+        let d = 11;
+        let net = Network::new(3, 2, 2, 0.7, 4);
+        let net_x = [0.3, -0.8, 1.1];
+        let losses: Vec<Box<dyn Loss + '_>> = vec![
+            Box::new(Logistic::new(draw(d, 1.0), -1.0)),
+            Box::new(LogCosh::new(draw(d, 2.0))),
+            Box::new(Quadratic::new(draw(d, 2.0), draw(d, 3.0))),
+            Box::new(Linear::new(draw(d, 1.0))),
+            Box::new(SoftmaxSample::new(&draw(3, 1.0), 1, 3)),
+            Box::new(net.sample(&net_x, 1)),
+        ];
+        for loss in &losses {
+            let d = loss.dim();
+            let (theta, v) = (draw(d, 1.5), draw(3 * d * LANES, 2.0));
+            let (mut got, mut want) = (vec![0.0; v.len()], vec![0.0; v.len()]);
+            let mut scratch = vec![0.0; 2 * d];
+            loss.hessian_vector_lanes(&theta, &v, &mut scratch, &mut got);
+            Plain(loss.as_ref()).hessian_vector_lanes(&theta, &v, &mut scratch, &mut want);
+            let scale = want.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (g - w).abs() <= 1e-14 * scale,
+                    "d = {d}, entry {k}: {g} vs {w}"
+                );
+            }
         }
     }
 

@@ -50,6 +50,16 @@ impl Loss for Quadratic {
             out[i] = self.curvature[i] * v[i];
         }
     }
+
+    /// The diagonal product for every vector.
+    #[inline(always)]
+    fn hessian_vector_lanes(&self, _theta: &[f64], v: &[f64], _: &mut [f64], out: &mut [f64]) {
+        let n = self.curvature.len() * LANES;
+        for (vk, ok) in v.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+            crate::lanes::scale(&self.curvature, vk, ok);
+        }
+    }
+
     #[inline(always)]
     fn value_lanes(&self, x: &[f64], lanes: usize, _scratch: &mut [f64], out: &mut [f64]) {
         super::value_lanes_by_rows(self, x, lanes, out);

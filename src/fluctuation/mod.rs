@@ -15,12 +15,15 @@
 //! ([`terminal_limit`]), and n E sup_t |Z^n_t - Z_t|^2 -> E sup_t |V_t|^2 ([`sup_limit`], by
 //! simulation).
 
-use crate::loss::Loss;
-use crate::rng::stream_state;
+mod grid;
+mod paths;
+
+use crate::engine::Isa;
+use crate::loss::{LANES, Loss};
+use crate::rng::{XoshiroLanes, trajectory_rng};
 use crate::stats::Estimate;
-use rand::RngExt;
-use rand_distr::StandardNormal;
-use rand_pcg::Pcg64Mcg;
+pub(crate) use grid::DENSE_MAX;
+use grid::Grid;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -72,23 +75,48 @@ struct Lyapunov<'a> {
     d: usize,
     g: Vec<f64>,
     diag: Vec<f64>,
-    col: Vec<f64>,
-    hcol: Vec<f64>,
+    /// The columns of P in blocks of [`LANES`] (the layout of [`Loss::hessian_vector_lanes`]),
+    /// their products with H, and the products' scratch.
+    cols: Vec<f64>,
+    hcols: Vec<f64>,
+    scratch: Vec<f64>,
     hp: Vec<f64>,
 }
 
 impl<'a> Lyapunov<'a> {
     fn new(loss: &'a dyn Loss, model: Diffusion) -> Self {
         let d = loss.dim();
+        let blocks = d.div_ceil(LANES);
         Self {
             loss,
             model,
             d,
             g: vec![0.0; d],
             diag: vec![0.0; d],
-            col: vec![0.0; d],
-            hcol: vec![0.0; d],
+            cols: vec![0.0; blocks * d * LANES],
+            hcols: vec![0.0; blocks * d * LANES],
+            scratch: vec![0.0; 2 * d],
             hp: vec![0.0; d * d],
+        }
+    }
+
+    /// H P into `hp`, all columns of P in one batched product (the lanes past d stay zero).
+    fn hessian_p(&mut self, z: &[f64], p: &[f64]) {
+        let d = self.d;
+        for (c, block) in self.cols.chunks_exact_mut(d * LANES).enumerate() {
+            let (j0, width) = (c * LANES, LANES.min(d - c * LANES));
+            for (i, row) in block.chunks_exact_mut(LANES).enumerate() {
+                row[..width].copy_from_slice(&p[i * d + j0..i * d + j0 + width]);
+            }
+        }
+        let (cols, hcols) = (&self.cols, &mut self.hcols);
+        self.loss
+            .hessian_vector_lanes(z, cols, &mut self.scratch, hcols);
+        for (c, block) in self.hcols.chunks_exact(d * LANES).enumerate() {
+            let (j0, width) = (c * LANES, LANES.min(d - c * LANES));
+            for (i, row) in block.chunks_exact(LANES).enumerate() {
+                self.hp[i * d + j0..i * d + j0 + width].copy_from_slice(&row[..width]);
+            }
         }
     }
 
@@ -99,16 +127,8 @@ impl<'a> Lyapunov<'a> {
         for i in 0..d {
             out[i] = -kappa * self.g[i];
         }
-        // H P column by column (P is symmetric, so P H = (H P)^T).
-        for j in 0..d {
-            for i in 0..d {
-                self.col[i] = p[i * d + j];
-            }
-            self.loss.hessian_vector(z, &self.col, &mut self.hcol);
-            for i in 0..d {
-                self.hp[i * d + j] = self.hcol[i];
-            }
-        }
+        // P H = (H P)^T.
+        self.hessian_p(z, p);
         diffusion_diagonal(&self.g, &mut self.diag);
         let dp = &mut out[d..];
         for i in 0..d {
@@ -208,149 +228,6 @@ fn richardson_weights() -> [f64; 3] {
     [w0, w1, w2]
 }
 
-/// The flow at the midpoints of the time grid and the noise coefficients there, shared by all
-/// paths: row k holds Z(t_k + h/2), sqrt(h alpha^2 A^4 D) and sqrt(h alpha^2 A^4 2/3) g.
-struct Grid {
-    d: usize,
-    h: f64,
-    kappa: f64,
-    z_mid: Vec<f64>,
-    sqrt_diag: Vec<f64>,
-    g_scaled: Vec<f64>,
-    /// In low dimension, the half-step propagator I - a H + a^2 H^2 / 2 at each midpoint (d x d,
-    /// row-major), built once from d Hessian-vector products and shared by all paths.
-    half_step: Option<Vec<f64>>,
-}
-
-/// Up to this dimension the half-step propagators are stored densely (K d^2 numbers).
-const DENSE_MAX: usize = 16;
-
-impl Grid {
-    fn new(loss: &dyn Loss, theta0: &[f64], model: Diffusion, steps: usize) -> Self {
-        let d = theta0.len();
-        let h = model.horizon / steps as f64;
-        let mut flow = crate::flow::Rk4::new(loss, model.kappa, theta0);
-        let (mut z_mid, mut sqrt_diag, mut g_scaled) = (
-            Vec::with_capacity(steps * d),
-            Vec::with_capacity(steps * d),
-            Vec::with_capacity(steps * d),
-        );
-        let (mut g, mut diag) = (vec![0.0; d], vec![0.0; d]);
-        let c = (h * model.noise).sqrt();
-        for k in 0..steps {
-            // Four RK4 steps per grid interval, so the midpoint is a node.
-            flow.advance_to((k as f64 + 0.5) * h, 2);
-            z_mid.extend_from_slice(flow.state());
-            loss.gradient(flow.state(), &mut g);
-            diffusion_diagonal(&g, &mut diag);
-            sqrt_diag.extend(diag.iter().map(|v| c * v.max(0.0).sqrt()));
-            g_scaled.extend(g.iter().map(|v| c * (2.0f64 / 3.0).sqrt() * v));
-            flow.advance_to((k as f64 + 1.0) * h, 2);
-        }
-        let half_step = (d <= DENSE_MAX).then(|| {
-            let a = 0.5 * h * model.kappa;
-            let mut s = PathState {
-                v: vec![0.0; d],
-                w: vec![0.0; d],
-                u: vec![0.0; d],
-            };
-            let mut m = vec![0.0; steps * d * d];
-            for k in 0..steps {
-                let z = &z_mid[k * d..(k + 1) * d];
-                for j in 0..d {
-                    s.v.fill(0.0);
-                    s.v[j] = 1.0;
-                    half_drift(loss, z, a, &mut s);
-                    for i in 0..d {
-                        m[k * d * d + i * d + j] = s.v[i];
-                    }
-                }
-            }
-            m
-        });
-        Self {
-            d,
-            h,
-            kappa: model.kappa,
-            z_mid,
-            sqrt_diag,
-            g_scaled,
-            half_step,
-        }
-    }
-
-    /// Applies the half-step propagator of step k to s.v.
-    fn half(&self, loss: &dyn Loss, k: usize, s: &mut PathState) {
-        let d = self.d;
-        match &self.half_step {
-            Some(m) => {
-                let m = &m[k * d * d..(k + 1) * d * d];
-                for i in 0..d {
-                    s.w[i] = m[i * d..(i + 1) * d]
-                        .iter()
-                        .zip(&s.v)
-                        .map(|(a, b)| a * b)
-                        .sum();
-                }
-                std::mem::swap(&mut s.v, &mut s.w);
-            }
-            None => {
-                let z = &self.z_mid[k * d..(k + 1) * d];
-                half_drift(loss, z, 0.5 * self.h * self.kappa, s);
-            }
-        }
-    }
-}
-
-/// Work buffers of one path.
-struct PathState {
-    v: Vec<f64>,
-    w: Vec<f64>,
-    u: Vec<f64>,
-}
-
-/// v <- (I - a H + a^2 H^2 / 2) v with a = h kappa / 2: exp(-a H) to second order.
-fn half_drift(loss: &dyn Loss, z: &[f64], a: f64, s: &mut PathState) {
-    loss.hessian_vector(z, &s.v, &mut s.w);
-    loss.hessian_vector(z, &s.w, &mut s.u);
-    for i in 0..s.v.len() {
-        s.v[i] += -a * s.w[i] + 0.5 * a * a * s.u[i];
-    }
-}
-
-/// One path of V on the grid by Strang splitting (half drift, the exact Gaussian increment of the
-/// noise over the step with S frozen at the midpoint, half drift; weak order 2 for additive noise:
-/// Leimkuhler & Matthews, *Molecular Dynamics*, 2015, section 7.3). Returns the running maxima of
-/// |V|^2 over the grids of step h, 2h, 4h and |V_T|^2.
-fn one_path(loss: &dyn Loss, grid: &Grid, rng: &mut Pcg64Mcg, s: &mut PathState) -> [f64; 4] {
-    let d = grid.d;
-    s.v.fill(0.0);
-    let mut max = [0.0f64; 3];
-    let steps = grid.z_mid.len() / d;
-    for k in 0..steps {
-        grid.half(loss, k, s);
-        let eta: f64 = rng.sample(StandardNormal);
-        let sd = &grid.sqrt_diag[k * d..(k + 1) * d];
-        let gs = &grid.g_scaled[k * d..(k + 1) * d];
-        for i in 0..d {
-            let xi: f64 = rng.sample(StandardNormal);
-            s.v[i] += sd[i] * xi + gs[i] * eta;
-        }
-        grid.half(loss, k, s);
-        let r: f64 = s.v.iter().map(|x| x * x).sum();
-        let j = k + 1;
-        max[0] = max[0].max(r);
-        if j % 2 == 0 {
-            max[1] = max[1].max(r);
-        }
-        if j % 4 == 0 {
-            max[2] = max[2].max(r);
-        }
-    }
-    let terminal = s.v.iter().map(|x| x * x).sum();
-    [max[0], max[1], max[2], terminal]
-}
-
 /// The simulation behind [`sup_limit`], with its by-products.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SupSimulation {
@@ -365,8 +242,15 @@ pub struct SupSimulation {
     pub paths: usize,
 }
 
-/// Estimates E sup over t in \[0, T\] of |V_t|^2 by simulating `paths` paths of V (in [`SUP_GROUPS`] groups
-/// with independent streams derived from `seed` and d; bit-identical for any thread count).
+/// Estimates E sup over t in \[0, T\] of |V_t|^2 by simulating `paths` paths of V (in [`SUP_GROUPS`]
+/// groups with independent streams derived from `seed`, d and the group; bit-identical for any
+/// thread count).
+///
+/// Each path is advanced by Strang splitting: half drift, the exact Gaussian increment of the
+/// noise over the step with S frozen at the midpoint, half drift (weak order 2 for additive
+/// noise: Leimkuhler & Matthews, *Molecular Dynamics*, 2015, section 7.3). The running maxima of
+/// |V|^2 over the grids of step h, 2h and 4h are combined per path by Richardson extrapolation
+/// (weights that cancel the terms in h^(1/2) and h of the discretely monitored maximum).
 pub fn sup_limit(
     loss: &dyn Loss,
     theta0: &[f64],
@@ -380,19 +264,10 @@ pub fn sup_limit(
     let grid = Grid::new(loss, theta0, model, steps);
     let w = richardson_weights();
     let per = paths.div_ceil(SUP_GROUPS).max(1);
+    let isa = Isa::detect();
     let groups: Vec<Vec<[f64; 4]>> = (0..SUP_GROUPS)
         .into_par_iter()
-        .map(|g| {
-            let mut rng = Pcg64Mcg::new(stream_state(seed, SUP_STREAM_TAG, d as u64, g as u64));
-            let mut s = PathState {
-                v: vec![0.0; d],
-                w: vec![0.0; d],
-                u: vec![0.0; d],
-            };
-            (0..per)
-                .map(|_| one_path(loss, &grid, &mut rng, &mut s))
-                .collect()
-        })
+        .map(|g| paths::simulate_group(loss, &grid, group_streams(seed, d, g), per, isa))
         .collect();
     let all: Vec<[f64; 4]> = groups.into_iter().flatten().collect();
     let pick = |f: &dyn Fn(&[f64; 4]) -> f64| -> Estimate {
@@ -406,8 +281,21 @@ pub fn sup_limit(
     }
 }
 
+/// The xoshiro256++ streams of group g: [`LANES`] for the normals' candidates, keyed by (seed,
+/// tag, d, g LANES + lane), and [`LANES`] for their completion (the same with the other tag).
+fn group_streams(seed: u64, d: usize, g: usize) -> (XoshiroLanes, XoshiroLanes) {
+    let lanes = |tag: u64| {
+        let key = |b: usize| (g * LANES + b) as u64;
+        XoshiroLanes::new((0..LANES).map(|b| trajectory_rng(seed, tag, d as u64, key(b)))).0
+    };
+    (lanes(SUP_STREAM_TAG), lanes(SUP_FIX_TAG))
+}
+
 /// Tag that separates the streams of the simulation of V from those of the engine.
 const SUP_STREAM_TAG: u64 = 0x5355_505f_4c49_4d54;
+
+/// Tag of the streams that complete the normals of the simulation of V.
+const SUP_FIX_TAG: u64 = 0x5355_505f_4649_5855;
 
 /// Both limits at once; the sup is simulated within `budget` (none above it).
 pub fn predict(
@@ -417,14 +305,19 @@ pub fn predict(
     budget: &SupBudget,
     seed: u64,
 ) -> Fluctuation {
-    let terminal_sq = terminal_limit(loss, theta0, model);
-    let sup_sq = budget.paths_for(theta0.len()).map(|paths| {
-        let s = sup_limit(loss, theta0, model, budget.steps, paths, seed);
-        McValue {
-            mean: s.sup_sq.mean,
-            std_error: s.sup_sq.std_error,
-        }
-    });
+    // The two are independent: the (sequential) ODE runs beside the simulation's groups.
+    let (terminal_sq, sup_sq) = rayon::join(
+        || terminal_limit(loss, theta0, model),
+        || {
+            budget.paths_for(theta0.len()).map(|paths| {
+                let s = sup_limit(loss, theta0, model, budget.steps, paths, seed);
+                McValue {
+                    mean: s.sup_sq.mean,
+                    std_error: s.sup_sq.std_error,
+                }
+            })
+        },
+    );
     Fluctuation {
         terminal_sq,
         sup_sq,
@@ -541,16 +434,27 @@ mod tests {
 
     #[test]
     fn same_bits_for_any_thread_count() {
-        let loss = Logistic::new(vec![0.6, 0.8], 1.0);
-        let run = |threads| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap()
-                .install(|| sup_limit(&loss, &[0.0, 0.0], MODEL, 64, 256, 5))
-        };
-        let (a, b) = (run(1), run(2));
-        assert_eq!(a.sup_sq.mean.to_bits(), b.sup_sq.mean.to_bits());
+        let losses: Vec<Box<dyn Loss>> = vec![
+            Box::new(Logistic::new(vec![0.6, 0.8], 1.0)),
+            Box::new(Quadratic::new(vec![1.0, -1.0, 0.5], vec![3.0, 0.5, 1.0])),
+        ];
+        for loss in &losses {
+            let theta0 = vec![0.0; loss.dim()];
+            let run = |threads| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| sup_limit(loss.as_ref(), &theta0, MODEL, 64, 1000, 5))
+            };
+            let bits = |s: SupSimulation| {
+                [s.sup_sq, s.grid_max, s.terminal_sq]
+                    .map(|e| (e.mean.to_bits(), e.std_error.to_bits()))
+            };
+            let (a, b, c) = (run(1), run(2), run(3));
+            assert_eq!(bits(a), bits(b));
+            assert_eq!(bits(a), bits(c));
+        }
     }
 
     #[test]

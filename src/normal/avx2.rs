@@ -1,0 +1,116 @@
+//! The candidates of [`Normals`] in AVX2 intrinsics, four lanes per register (LLVM leaves the
+//! portable form's rotations and table lookups scalar): the same operations as the portable form
+//! (exact integer steps, one rounded product, one comparison), so the same bits. The completions
+//! keep the portable form, compiled for AVX2.
+
+use super::{LANES, NormalFill, Normals, X};
+use std::arch::x86_64::*;
+
+const _: () = assert!(LANES == 8);
+
+/// The AVX2 candidates. Holding one proves that the CPU runs AVX2.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx2Normals(());
+
+impl Avx2Normals {
+    /// The AVX2 candidates, if this CPU runs AVX2.
+    pub(crate) fn new() -> Option<Self> {
+        is_x86_feature_detected!("avx2").then_some(Self(()))
+    }
+}
+
+impl NormalFill for Avx2Normals {
+    #[inline(always)]
+    fn fill(self, normals: &mut Normals) {
+        // SAFETY: an `Avx2Normals` exists only where AVX2 was detected.
+        unsafe { fill(normals) }
+    }
+}
+
+#[target_feature(enable = "avx2")]
+fn fill(normals: &mut Normals) {
+    normals.fill_with(|n| fast_rows(n), Normals::expand, Normals::complete);
+}
+
+/// x rotated left by K bits in every 64-bit lane (`_mm256_rol_epi64` needs AVX-512).
+#[target_feature(enable = "avx2")]
+#[inline]
+fn rol<const K: i32, const R: i32>(x: __m256i) -> __m256i {
+    const { assert!(K + R == 64) };
+    _mm256_or_si256(_mm256_slli_epi64::<K>(x), _mm256_srli_epi64::<R>(x))
+}
+
+/// One half (four lanes) of the streams: the next 64 bits of each (xoshiro256++, as
+/// `rng::next_avx2`).
+#[target_feature(enable = "avx2")]
+#[inline]
+fn next(s: &mut [__m256i; 4]) -> __m256i {
+    let [s0, s1, s2, s3] = s;
+    let r = _mm256_add_epi64(rol::<23, 41>(_mm256_add_epi64(*s0, *s3)), *s0);
+    let t = _mm256_slli_epi64::<17>(*s1);
+    *s2 = _mm256_xor_si256(*s2, *s0);
+    *s3 = _mm256_xor_si256(*s3, *s1);
+    *s1 = _mm256_xor_si256(*s1, *s2);
+    *s0 = _mm256_xor_si256(*s0, *s3);
+    *s2 = _mm256_xor_si256(*s2, t);
+    *s3 = rol::<45, 19>(*s3);
+    r
+}
+
+/// Four lanes' candidates from their draws `r`: x = u X[i] (`rng::symmetric_uniform`) and the mask
+/// (4 bits) of the lanes whose |x| is not below X[i + 1].
+#[target_feature(enable = "avx2")]
+#[inline]
+fn candidates(r: __m256i) -> (__m256d, i32) {
+    let i = _mm256_and_si256(r, _mm256_set1_epi64x(0xff));
+    // SAFETY: i <= 255, so the gathers read X at i and i + 1 <= 256, inside its 257 entries.
+    let (lo, hi) = unsafe {
+        (
+            _mm256_i64gather_pd::<8>(X.as_ptr(), i),
+            _mm256_i64gather_pd::<8>(X.as_ptr().add(1), i),
+        )
+    };
+    let two52 = _mm256_set1_epi64x(0x4330_0000_0000_0000);
+    let big = _mm256_castsi256_pd(_mm256_or_si256(two52, _mm256_srli_epi64::<12>(r)));
+    let mid = _mm256_set1_pd(1.5 * 4_503_599_627_370_496.0);
+    let k = _mm256_add_pd(_mm256_sub_pd(big, mid), _mm256_set1_pd(0.5));
+    let x = _mm256_mul_pd(
+        k,
+        _mm256_mul_pd(lo, _mm256_set1_pd(1.0 / (1u64 << 51) as f64)),
+    );
+    let abs = _mm256_andnot_pd(_mm256_set1_pd(-0.0), x);
+    let inside = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LT_OQ>(abs, hi));
+    (x, !inside & 0xf)
+}
+
+/// The candidates of every row (`normal::fast_rows_portable`), lanes 0..4 and 4..8 in two halves.
+#[target_feature(enable = "avx2")]
+fn fast_rows(block: &mut Normals) {
+    let words = block.main.words_mut();
+    // SAFETY: unaligned loads of 4 of the 8 u64 of each state word.
+    let load = |h: usize| -> [__m256i; 4] {
+        std::array::from_fn(|k| unsafe { _mm256_loadu_si256(words[k][4 * h..].as_ptr().cast()) })
+    };
+    let mut s = [load(0), load(1)];
+    let rows = block.values.as_chunks_mut::<LANES>().0.iter_mut();
+    for ((row, bits), mask) in rows.zip(&mut block.row_bits).zip(&mut block.row_mask) {
+        let mut missing = 0;
+        for (h, sh) in s.iter_mut().enumerate() {
+            let r = next(sh);
+            let (x, miss) = candidates(r);
+            // SAFETY: unaligned stores of 4 f64 / u64 into half h of the row.
+            unsafe {
+                _mm256_storeu_pd(row[4 * h..].as_mut_ptr(), x);
+                _mm256_storeu_si256(bits[4 * h..].as_mut_ptr().cast(), r);
+            }
+            missing |= miss << (4 * h);
+        }
+        *mask = missing as u8;
+    }
+    for (h, sh) in s.iter().enumerate() {
+        for (k, w) in sh.iter().enumerate() {
+            // SAFETY: unaligned stores of 4 of the 8 u64 of each state word.
+            unsafe { _mm256_storeu_si256(words[k][4 * h..].as_mut_ptr().cast(), *w) };
+        }
+    }
+}
