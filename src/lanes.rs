@@ -9,11 +9,13 @@
 //! portable row loops into vectors across coordinates (with shuffles, or gathers and scatters
 //! under AVX-512) rather than across the lanes of a row.
 
+use crate::engine::Isa;
 use crate::loss::LANES;
 
 const _: () = assert!(LANES == 8, "the explicit forms hold a row in 8 f64 lanes");
 
-/// The widest explicit form this CPU runs (a cached test after the first call).
+/// The explicit form of the instruction set the kernels run ([`Isa::detect`]: the widest this
+/// CPU runs, or the one `STDP_FLOW_ISA` names), decided once per process.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Form {
     Portable,
@@ -25,19 +27,17 @@ enum Form {
 
 #[inline(always)]
 fn form() -> Form {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return Form::Avx512;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            return Form::Avx2;
-        }
-    }
-    Form::Portable
+    static FORM: std::sync::OnceLock<Form> = std::sync::OnceLock::new();
+    *FORM.get_or_init(|| match Isa::detect() {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => Form::Avx512,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => Form::Avx2,
+        _ => Form::Portable,
+    })
 }
 
-/// Dispatches to the widest form that the CPU runs.
+/// Dispatches to [`form`].
 macro_rules! dispatch {
     ($name:ident($($arg:expr),*)) => {{
         match form() {
