@@ -422,19 +422,7 @@ pub fn memory_refusal(
     let peak_with =
         |m: u64, k: u64, d: usize| largest(point_estimates(exp, traj.with_count(m), k, d)).peak();
     let fits = |m: u64, k: u64, d: usize| peak_with(m, k, d) <= available;
-    let what = match knob {
-        Knob::Trajectories => format!(
-            "the state and results of the {} trajectories (about {:.0} bytes each in d = {})",
-            point.engine.trajectories,
-            bytes / point.engine.trajectories as f64,
-            point.dim
-        ),
-        Knob::Checkpoints => format!(
-            "paths recorded at {} checkpoints ({} x {} values for each of the {} groups, the flow and the sample paths)",
-            point.engine.checkpoints, point.engine.checkpoints, point.dim, point.engine.groups,
-        ),
-        Knob::Dimension => point.dimension_buffers(),
-    };
+    let what = knob_share(&point, knob, bytes);
     let problem = format!(
         "the run needs about {:.0} MiB but {:.0} MiB are available; {:.0} MiB of the peak (at n = {}, d = {}) are {what}",
         mib(plan.peak_bytes),
@@ -464,17 +452,39 @@ pub fn memory_refusal(
                 .map(|v| format!("dimensions of at most {v}")),
         ),
     };
-    let fix = match lowered {
+    let fix = refusal_fix(lowered, at_minimum(knob), mib(available));
+    Some((key, problem, fix))
+}
+
+/// What the knob's share of the peak is, in words.
+fn knob_share(point: &PointEstimate, knob: Knob, bytes: f64) -> String {
+    match knob {
+        Knob::Trajectories => format!(
+            "the state and results of the {} trajectories (about {:.0} bytes each in d = {})",
+            point.engine.trajectories,
+            bytes / point.engine.trajectories as f64,
+            point.dim
+        ),
+        Knob::Checkpoints => format!(
+            "paths recorded at {} checkpoints ({} x {} values for each of the {} groups, the flow and the sample paths)",
+            point.engine.checkpoints, point.engine.checkpoints, point.dim, point.engine.groups,
+        ),
+        Knob::Dimension => point.dimension_buffers(),
+    }
+}
+
+/// The fix of a memory refusal: the knob's `lowered` value if one fits.
+fn refusal_fix(lowered: Option<String>, at_minimum: bool, available_mib: f64) -> String {
+    match lowered {
         Some(v) => format!("{v} (or --force to run anyway)"),
-        None if at_minimum(knob) => {
+        None if at_minimum => {
             "more memory: every knob is at its minimum (or --force to run anyway)".to_string()
         }
         None => format!(
             "a smaller value, with other sizes lowered too: this one alone cannot bring the run within {:.0} MiB (or --force to run anyway)",
-            mib(available)
+            available_mib
         ),
-    };
-    Some((key, problem, fix))
+    }
 }
 
 /// [`estimate`] plus a calibration of the speed: a short run of the first point (at most 256

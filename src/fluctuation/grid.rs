@@ -256,26 +256,8 @@ fn half_drift(loss: &dyn Loss, z: &[f64], a: f64, v: &mut [f64], ws: &mut Scratc
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::loss::tests::Plain;
     use crate::loss::{Linear, LogCosh, Logistic, Quadratic};
-
-    /// A loss whose structure the grid does not know (so it gets the dense or the generic
-    /// propagator).
-    struct Opaque(Box<dyn Loss>);
-
-    impl Loss for Opaque {
-        fn dim(&self) -> usize {
-            self.0.dim()
-        }
-        fn value(&self, theta: &[f64]) -> f64 {
-            self.0.value(theta)
-        }
-        fn gradient(&self, theta: &[f64], grad: &mut [f64]) {
-            self.0.gradient(theta, grad)
-        }
-        fn hessian_vector(&self, theta: &[f64], v: &[f64], out: &mut [f64]) {
-            self.0.hessian_vector(theta, v, out)
-        }
-    }
 
     /// Every structured propagator (rank one, diagonal, dense) takes the step of the generic one
     /// (two Hessian-vector products per half step), to 1e-13 relative: 3 batches from random
@@ -295,12 +277,14 @@ mod tests {
         };
         for d in [3, 12, 20] {
             let x = draw(d);
-            let losses: Vec<Box<dyn Loss>> = vec![
+            // A loss whose structure the grid does not know (the dense or generic propagator).
+            let opaque = Logistic::new(x.clone(), -1.0);
+            let losses: Vec<Box<dyn Loss + '_>> = vec![
                 Box::new(Logistic::new(x.clone(), 1.0)),
                 Box::new(Quadratic::new(draw(d), x.iter().map(|v| v.abs()).collect())),
                 Box::new(LogCosh::new(draw(d))),
                 Box::new(Linear::new(x.clone())),
-                Box::new(Opaque(Box::new(Logistic::new(x.clone(), -1.0)))),
+                Box::new(Plain(&opaque)),
             ];
             for loss in &losses {
                 let theta0 = draw(d);

@@ -328,8 +328,9 @@ pub(crate) mod tests {
     }
 
     /// A loss seen only through the required methods and `hessian_vector`, so that its
-    /// `hessian_vector_lanes` is the trait's default (a loop over `hessian_vector`).
-    struct Plain<'a>(&'a dyn Loss);
+    /// `hessian_vector_lanes` is the trait's default (a loop over `hessian_vector`) and no
+    /// structure of it is known to the caller.
+    pub(crate) struct Plain<'a>(pub(crate) &'a dyn Loss);
 
     impl Loss for Plain<'_> {
         fn dim(&self) -> usize {
