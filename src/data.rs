@@ -339,36 +339,8 @@ pub fn split(
         ));
     }
     let standardization = if standardize {
-        let p = data.features();
-        let m = train.len() as f64;
-        let mut stats = Vec::with_capacity(p);
-        for k in 0..p {
-            let mean = (0..train.len()).map(|i| train.row(i)[k]).sum::<f64>() / m;
-            let var = (0..train.len())
-                .map(|i| (train.row(i)[k] - mean).powi(2))
-                .sum::<f64>()
-                / (m - 1.0);
-            let sd = var.sqrt();
-            if !(mean.is_finite() && sd.is_finite()) {
-                return Err(bad(
-                    source,
-                    None,
-                    &data.feature_names[k],
-                    "has values too large for their mean and spread to be computed in f64".into(),
-                    "values below about 1e150 in magnitude (rescale the column), or standardize = false",
-                ));
-            }
-            if sd <= 1e-12 * mean.abs().max(1.0) {
-                return Err(bad(
-                    source,
-                    None,
-                    &data.feature_names[k],
-                    "is constant on the training rows, so it cannot be standardised".into(),
-                    "a varying feature: drop the column, or set standardize = false",
-                ));
-            }
-            stats.push((mean, sd));
-        }
+        let stats = feature_stats(&train, &data.feature_names, source)?;
+        let p = stats.len();
         for d in [&mut train, &mut test] {
             for (i, v) in d.x.iter_mut().enumerate() {
                 let (mean, sd) = stats[i % p];
@@ -386,6 +358,45 @@ pub fn split(
         train_rows: train_rows.to_vec(),
         test_rows: test_rows.to_vec(),
     })
+}
+
+/// Each feature's mean and standard deviation over the training rows, refused when one is not
+/// finite or the feature is constant.
+fn feature_stats(
+    train: &Dataset,
+    names: &[String],
+    source: &Path,
+) -> Result<Vec<(f64, f64)>, Error> {
+    let m = train.len() as f64;
+    let mut stats = Vec::with_capacity(names.len());
+    for (k, name) in names.iter().enumerate() {
+        let mean = (0..train.len()).map(|i| train.row(i)[k]).sum::<f64>() / m;
+        let var = (0..train.len())
+            .map(|i| (train.row(i)[k] - mean).powi(2))
+            .sum::<f64>()
+            / (m - 1.0);
+        let sd = var.sqrt();
+        if !(mean.is_finite() && sd.is_finite()) {
+            return Err(bad(
+                source,
+                None,
+                name,
+                "has values too large for their mean and spread to be computed in f64".into(),
+                "values below about 1e150 in magnitude (rescale the column), or standardize = false",
+            ));
+        }
+        if sd <= 1e-12 * mean.abs().max(1.0) {
+            return Err(bad(
+                source,
+                None,
+                name,
+                "is constant on the training rows, so it cannot be standardised".into(),
+                "a varying feature: drop the column, or set standardize = false",
+            ));
+        }
+        stats.push((mean, sd));
+    }
+    Ok(stats)
 }
 
 /// The dataset shipped with the repository (`data/wdbc.csv`).

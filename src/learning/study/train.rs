@@ -431,29 +431,8 @@ pub(super) fn record(
     let seen: Vec<usize> = (1..=total)
         .filter(|s| s % l.every == 0 || *s == total)
         .collect();
-    let est = |j: usize, m: usize| {
-        let v: Vec<f64> = ok.iter().map(|r| r.points[j][m]).collect();
-        Estimate::from_samples(&v)
-    };
     let stdp = matches!(rule, Rule::Stdp { .. });
-    let curve = if ok.len() >= 2 {
-        seen.iter()
-            .enumerate()
-            .map(|(j, &s)| CurvePoint {
-                samples_seen: s,
-                train_loss: est(j, 0),
-                test_loss: est(j, 1),
-                test_accuracy: est(j, 2),
-                distance_to_flow: stdp.then(|| est(j, 3)),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let sup_distance_to_flow = (stdp && ok.len() >= 2).then(|| {
-        let v: Vec<f64> = ok.iter().map(|r| r.sup_distance).collect();
-        Estimate::from_samples(&v)
-    });
+    let (curve, sup_distance_to_flow) = curve(&ok, &seen, stdp);
     let n = match rule {
         Rule::Stdp { n } | Rule::SingleUpdate { n, .. } => Some(n),
         _ => None,
@@ -504,6 +483,34 @@ pub(super) fn record(
             .map(|r| if r.diverged { r.last_accuracy } else { None })
             .collect(),
     }
+}
+
+/// The learning curve over the replicates that did not diverge, at the samples seen `seen` (with
+/// the distance to the flow for STDP), and STDP's sup distance; empty below 2 replicates.
+fn curve(ok: &[&Replicate], seen: &[usize], stdp: bool) -> (Vec<CurvePoint>, Option<Estimate>) {
+    if ok.len() < 2 {
+        return (Vec::new(), None);
+    }
+    let est = |j: usize, m: usize| {
+        let v: Vec<f64> = ok.iter().map(|r| r.points[j][m]).collect();
+        Estimate::from_samples(&v)
+    };
+    let points = seen
+        .iter()
+        .enumerate()
+        .map(|(j, &s)| CurvePoint {
+            samples_seen: s,
+            train_loss: est(j, 0),
+            test_loss: est(j, 1),
+            test_accuracy: est(j, 2),
+            distance_to_flow: stdp.then(|| est(j, 3)),
+        })
+        .collect();
+    let sup = stdp.then(|| {
+        let v: Vec<f64> = ok.iter().map(|r| r.sup_distance).collect();
+        Estimate::from_samples(&v)
+    });
+    (points, sup)
 }
 
 #[cfg(test)]
