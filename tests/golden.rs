@@ -1,4 +1,4 @@
-//! Regression fingerprints of the engine's output bits.
+//! Regression fingerprints of the engine's output bits, and of the fluctuation prediction's.
 //!
 //! Each case runs `engine::run_point` and hashes every number it returns (sups, terminal values
 //! and parameters, divergence steps, the flow's path, the path sums and the sample paths) by
@@ -13,6 +13,7 @@
 //! say why in the commit.
 
 use stdp_flow::engine::{PointOutput, PointSpec, group_count, run_point};
+use stdp_flow::fluctuation::{Diffusion, SupSimulation, sup_limit, terminal_limit};
 use stdp_flow::fnv1a;
 use stdp_flow::loss::{LogCosh, Logistic, Loss, Quadratic};
 
@@ -156,6 +157,72 @@ fn engine_output_bits_are_unchanged() {
         "fb09b0db139fd0f1",
         "0798623463191843",
         "99bb34241f9d5c87",
+    ];
+    assert_eq!(got, want);
+}
+
+/// Fingerprint of a simulation of V and of trace P(T), on 1 and 2 threads (which must agree).
+fn prediction_case(loss: &dyn Loss, theta0: &[f64], steps: usize, paths: usize) -> String {
+    let model = Diffusion {
+        kappa: 2.0 / 3.0,
+        noise: 1.0,
+        horizon: 1.0,
+    };
+    let prints = [1usize, 2].map(|threads| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let s: SupSimulation = sup_limit(loss, theta0, model, steps, paths, 11);
+            let trace = terminal_limit(loss, theta0, model);
+            let bytes: Vec<u8> = [s.sup_sq, s.grid_max, s.terminal_sq]
+                .iter()
+                .flat_map(|e| [e.mean, e.std_error])
+                .chain([trace])
+                .map(f64::to_bits)
+                .chain([s.paths as u64])
+                .flat_map(u64::to_le_bytes)
+                .collect();
+            fnv1a(&bytes)
+        })
+    });
+    assert_eq!(prints[0], prints[1], "1 and 2 threads differ");
+    prints[0].clone()
+}
+
+/// The bits of `fluctuation::sup_limit` and `terminal_limit` through each of the simulation's
+/// propagators: rank one (logistic), diagonal (log cosh, quadratic), a dense matrix (a loss known
+/// only as `dyn Loss`, d <= 16) and batched products (the same, d > 16). The constants were
+/// computed when the simulation moved to lockstep batches and the ziggurat (session 9); the
+/// instruction-set paths give the same bits (unit tests in `lanes`, `normal` and
+/// `fluctuation::paths`), so they hold on every x86-64 CPU. If a change of bits is intended,
+/// recompute them and say why in the commit.
+#[test]
+fn fluctuation_prediction_bits_are_unchanged() {
+    let unit4 = vec![0.5; 4];
+    let got = [
+        prediction_case(&Logistic::new(unit4, 1.0), &[0.0; 4], 64, 1024),
+        prediction_case(&LogCosh::new(vec![1.0, -0.5, 0.25]), &[0.0; 3], 64, 1024),
+        prediction_case(
+            &Quadratic::new(
+                vec![1.0, -1.0, 0.5, 2.0, 0.0],
+                vec![3.0, 0.5, 1.0, 2.0, 1.5],
+            ),
+            &[0.0; 5],
+            64,
+            1024,
+        ),
+        prediction_case(&Quartic(5), &[0.0; 5], 64, 1024),
+        prediction_case(&Quartic(20), &[0.0; 20], 32, 512),
+    ];
+    println!("{got:?}");
+    let want = [
+        "f37f7b627d3ab9a6",
+        "f4d6588eeb602d25",
+        "e1818b831af6a448",
+        "e73694ff58185bf7",
+        "532400c4abe7846b",
     ];
     assert_eq!(got, want);
 }
