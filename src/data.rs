@@ -43,6 +43,11 @@ impl Dataset {
         &self.x[i * p..(i + 1) * p]
     }
 
+    /// Every row's features and class, in order.
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = (&[f64], usize)> + '_ {
+        (0..self.len()).map(|i| (self.row(i), self.y[i]))
+    }
+
     fn subset(&self, rows: &[usize]) -> Dataset {
         Dataset {
             feature_names: self.feature_names.clone(),

@@ -227,6 +227,11 @@ pub(super) struct Batch {
 impl Context<'_> {
     /// Mean training loss, mean test loss and test accuracy at theta.
     fn metrics(&self, theta: &[f64]) -> [f64; 3] {
+        if let KnownModel::Network(net) = self.model.known() {
+            let (train, _) = net.score(theta, self.split.train.rows());
+            let (test, correct) = net.score(theta, self.split.test.rows());
+            return [train, test, correct as f64 / self.split.test.len() as f64];
+        }
         let mean = |ls: &[Box<dyn Loss + '_>]| {
             ls.iter().map(|l| l.value(theta)).sum::<f64>() / ls.len() as f64
         };
