@@ -14,8 +14,8 @@ use crate::loss::LANES;
 
 const _: () = assert!(LANES == 8, "the explicit forms hold a row in 8 f64 lanes");
 
-/// The explicit form of the instruction set the kernels run ([`Isa::detect`]: the widest this
-/// CPU runs, or the one `STDP_FLOW_ISA` names), decided once per process.
+/// The explicit form of the instruction set the kernels run ([`Isa::cached`]: the widest this
+/// CPU runs, or the one `STDP_FLOW_ISA` names).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Form {
     Portable,
@@ -27,14 +27,13 @@ enum Form {
 
 #[inline(always)]
 fn form() -> Form {
-    static FORM: std::sync::OnceLock<Form> = std::sync::OnceLock::new();
-    *FORM.get_or_init(|| match Isa::detect() {
+    match Isa::cached() {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => Form::Avx512,
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => Form::Avx2,
         _ => Form::Portable,
-    })
+    }
 }
 
 /// Dispatches to [`form`].

@@ -240,6 +240,13 @@ impl Isa {
             .unwrap_or(widest)
     }
 
+    /// [`Isa::detect`], decided once per process: for code called too often to read the
+    /// environment at every call.
+    pub(crate) fn cached() -> Self {
+        static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+        *ISA.get_or_init(Self::detect)
+    }
+
     /// Every instruction set this CPU runs, the widest last.
     pub(crate) fn available() -> Vec<Self> {
         let mut v = vec![Isa::Baseline];
