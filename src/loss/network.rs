@@ -372,7 +372,7 @@ impl Loss for NetworkSample<'_> {
         })
     }
 
-    /// Backpropagation ([`backprop`]), compiled for the instruction set of the kernels so that
+    /// Backpropagation, compiled for the instruction set of the kernels so that
     /// the weights' exps vectorise (every path gives the same bits: no fused multiply-add, no
     /// reordered sums).
     fn gradient(&self, theta: &[f64], grad: &mut [f64]) {
