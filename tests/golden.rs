@@ -85,19 +85,24 @@ fn case(
         divergence_bound: bound,
         groups: (0, group_count(m)),
     };
-    let prints = [1usize, 2].map(|threads| {
-        let pool = rayon::ThreadPoolBuilder::new()
+    on_one_and_two_threads(|| {
+        let out = run_point(&spec, theta0.len() as u64, &|_| {});
+        let diverged = out.diverged_at.iter().filter(|d| d.is_some()).count();
+        (fingerprint(&out), diverged)
+    })
+}
+
+/// `f`'s result on a pool of 1 and of 2 threads, which must agree.
+fn on_one_and_two_threads<T: PartialEq + std::fmt::Debug + Send>(f: impl Fn() -> T + Sync) -> T {
+    let [one, two] = [1usize, 2].map(|threads| {
+        rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
-            .unwrap();
-        pool.install(|| {
-            let out = run_point(&spec, theta0.len() as u64, &|_| {});
-            let diverged = out.diverged_at.iter().filter(|d| d.is_some()).count();
-            (fingerprint(&out), diverged)
-        })
+            .unwrap()
+            .install(&f)
     });
-    assert_eq!(prints[0], prints[1], "1 and 2 threads differ");
-    prints[0].clone()
+    assert_eq!(one, two, "1 and 2 threads differ");
+    one
 }
 
 #[test]
@@ -168,27 +173,19 @@ fn prediction_case(loss: &dyn Loss, theta0: &[f64], steps: usize, paths: usize) 
         noise: 1.0,
         horizon: 1.0,
     };
-    let prints = [1usize, 2].map(|threads| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
-            let s: SupSimulation = sup_limit(loss, theta0, model, steps, paths, 11);
-            let trace = terminal_limit(loss, theta0, model);
-            let bytes: Vec<u8> = [s.sup_sq, s.grid_max, s.terminal_sq]
-                .iter()
-                .flat_map(|e| [e.mean, e.std_error])
-                .chain([trace])
-                .map(f64::to_bits)
-                .chain([s.paths as u64])
-                .flat_map(u64::to_le_bytes)
-                .collect();
-            fnv1a(&bytes)
-        })
-    });
-    assert_eq!(prints[0], prints[1], "1 and 2 threads differ");
-    prints[0].clone()
+    on_one_and_two_threads(|| {
+        let s: SupSimulation = sup_limit(loss, theta0, model, steps, paths, 11);
+        let trace = terminal_limit(loss, theta0, model);
+        let bytes: Vec<u8> = [s.sup_sq, s.grid_max, s.terminal_sq]
+            .iter()
+            .flat_map(|e| [e.mean, e.std_error])
+            .chain([trace])
+            .map(f64::to_bits)
+            .chain([s.paths as u64])
+            .flat_map(u64::to_le_bytes)
+            .collect();
+        fnv1a(&bytes)
+    })
 }
 
 /// The bits of `fluctuation::sup_limit` and `terminal_limit` through each of the simulation's
