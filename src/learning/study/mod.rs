@@ -221,6 +221,25 @@ fn parallel<J: Sync, R: Send>(
     done.into_iter().map(|d| d.1).collect()
 }
 
+/// The batches of [`LANES`] replicates of every STDP and single-update run.
+fn lane_batches(runs: &[(RuleName, Rule)], replicates: u64) -> Vec<Job> {
+    let mut batches = Vec::new();
+    for (run, (_, rule)) in runs.iter().enumerate() {
+        if matches!(rule, Rule::Stdp { .. } | Rule::SingleUpdate { .. }) {
+            for first in (0..replicates).step_by(LANES) {
+                let count = (replicates - first).min(LANES as u64) as usize;
+                batches.push(Job::Batch(Batch {
+                    run,
+                    rule: *rule,
+                    first,
+                    count,
+                }));
+            }
+        }
+    }
+    batches
+}
+
 /// Trains every run and replicate: the first stage for every replicate of the references (the
 /// reference path for the first `replicates`), then the batches ([`train`] describes both);
 /// returns each run's replicates in replicate order (`references` of them for flow and SGD).
@@ -243,20 +262,7 @@ fn train_all(
             .map(Job::Reference)
             .collect()
     };
-    let mut batches = Vec::new();
-    for (run, (_, rule)) in runs.iter().enumerate() {
-        if matches!(rule, Rule::Stdp { .. } | Rule::SingleUpdate { .. }) {
-            for first in (0..replicates).step_by(LANES) {
-                let count = (replicates - first).min(LANES as u64) as usize;
-                batches.push(Job::Batch(Batch {
-                    run,
-                    rule: *rule,
-                    first,
-                    count,
-                }));
-            }
-        }
-    }
+    let batches = lane_batches(runs, replicates);
     let flow_cost = cost(Rule::Flow { substeps }, substeps);
     let job_cost = |j: &Job| match j {
         Job::Reference(_) => {

@@ -65,7 +65,8 @@ type ClaimRow<'a> = (
     Option<VerdictKind>,
 );
 
-fn learning_rows(t: &mut String, s: &LearningSummary) {
+/// The row of a learning summary's distance claim, if it has one.
+fn distance_row(t: &mut String, s: &LearningSummary) {
     if let Some(f) = &s.distance_fit
         && let Some(c) = &f.claim
     {
@@ -84,6 +85,28 @@ fn learning_rows(t: &mut String, s: &LearningSummary) {
             mark(v, c.expect, s.provenance.quick)
         );
     }
+}
+
+/// The comparisons of an accuracy or single-update claim, in one cell.
+fn comparison_cell(comparisons: &[Comparison]) -> String {
+    comparisons
+        .iter()
+        .map(|c| {
+            format!(
+                "{} vs {} ({}): {:+.4} {}",
+                c.rule,
+                c.reference,
+                c.statistic,
+                c.difference.mean,
+                fmt_ci4(c.difference.ci95)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn learning_rows(t: &mut String, s: &LearningSummary) {
+    distance_row(t, s);
     let claims = s
         .accuracy
         .iter()
@@ -116,20 +139,7 @@ fn learning_rows(t: &mut String, s: &LearningSummary) {
             )
         }));
     for (statement, quantity, band, comparisons, verdict, expect) in claims {
-        let parts = comparisons
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} vs {} ({}): {:+.4} {}",
-                    c.rule,
-                    c.reference,
-                    c.statistic,
-                    c.difference.mean,
-                    fmt_ci4(c.difference.ci95)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
+        let parts = comparison_cell(comparisons);
         let _ = writeln!(
             t,
             "| {} | {} | {} | {} | {} | **{}** | {} | {} |",
