@@ -119,9 +119,8 @@ impl Network {
         theta: &[f64],
         rows: impl ExactSizeIterator<Item = (&'x [f64], usize)>,
     ) -> (f64, usize) {
-        let w: Vec<f64> = (0..self.dim())
-            .map(|e| self.signs[e] * weight(theta[e]))
-            .collect();
+        let mut w = vec![0.0; self.dim()];
+        self.weights(theta, &mut w);
         let count = rows.len();
         let mut correct = 0;
         let total = self.with_activations(|hidden, out| {
@@ -133,6 +132,19 @@ impl Network {
             .sum::<f64>()
         });
         (total / count as f64, correct)
+    }
+
+    /// The edge weights s_e exp(theta_e) into `w` (zipped, without indices, so that the exps
+    /// vectorise).
+    #[inline(always)]
+    fn weights(&self, theta: &[f64], w: &mut [f64]) {
+        for ((w, s), t) in w
+            .iter_mut()
+            .zip(&self.signs)
+            .zip(&theta[..self.signs.len()])
+        {
+            *w = s * weight(*t);
+        }
     }
 
     /// Runs `f` on zeroed buffers for the h hidden and c output activations: on the stack for
@@ -413,10 +425,7 @@ fn backprop(sample: &NetworkSample, theta: &[f64], grad: &mut [f64]) {
     let (hidden, rest) = rest.split_at_mut(h);
     let (out, rest) = rest.split_at_mut(c);
     let (delta_out, delta_hidden) = rest.split_at_mut(c);
-    // Zipped, without indices, so that the exps vectorise.
-    for ((w, s), t) in w.iter_mut().zip(&net.signs).zip(&theta[..d]) {
-        *w = s * weight(*t);
-    }
+    net.weights(theta, w);
     net.forward_by(|e| w[e], &sample.x, hidden, out);
     let (_, max, z) = log_softmax_at(out, sample.y);
     for k in 0..c {
