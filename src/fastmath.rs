@@ -5,8 +5,11 @@
 //! ln 2 split into a high part with trailing zeros (so k * LN2_HI is exact) and a low part;
 //! |r| <= ln(2)/2; exp(r) by its Taylor polynomial to degree 13 (truncation below 5e-18
 //! relative) in Horner form; and the result scaled by 2^k built from the exponent bits. Only
-//! additions, multiplications and integer bit operations, no fused multiply-add, so every
-//! instruction set computes the same bits. Measured accuracy: within 1 ulp of the platform's
+//! additions, multiplications, fused multiply-adds and integer bit operations. A fused
+//! multiply-add is correctly rounded (IEEE 754-2008) wherever it runs, as one instruction on
+//! AVX2 + FMA, AVX-512 and aarch64, or as libm's `fma` on an x86-64 baseline build, so every
+//! instruction set computes the same bits; it halves the polynomials' operations and their
+//! dependency chains, and rounds once where a product and a sum round twice. Measured accuracy: within 1 ulp of the platform's
 //! `f64::exp` at 2e6 points of [-700, 700] (mean 0.10 ulp), so within about 2 ulp of the exact
 //! value (see the tests). Valid for |x| <= 700.
 
@@ -45,7 +48,7 @@ pub fn exp(x: f64) -> f64 {
     let (r, scale) = reduce(x);
     let mut p = TAYLOR13[13];
     for c in TAYLOR13[..13].iter().rev() {
-        p = p * r + c;
+        p = p.mul_add(r, *c);
     }
     p * scale
 }
@@ -54,10 +57,10 @@ pub fn exp(x: f64) -> f64 {
 /// Waite's two-part ln 2), returned as r and 2^k.
 #[inline(always)]
 fn reduce(x: f64) -> (f64, f64) {
-    let t = x * LOG2E + SHIFTER;
+    let t = x.mul_add(LOG2E, SHIFTER);
     let kf = t - SHIFTER;
     let k = t.to_bits().wrapping_sub(SHIFTER.to_bits());
-    let r = (x - kf * LN2_HI) - kf * LN2_LO;
+    let r = (-kf).mul_add(LN2_LO, (-kf).mul_add(LN2_HI, x));
     (r, f64::from_bits(k.wrapping_add(1023) << 52))
 }
 
@@ -77,11 +80,11 @@ pub fn exp_estrin(x: f64) -> f64 {
         c
     };
     let (r, scale) = reduce(x);
-    let (r2, q) = (r * r, |j: usize| C[j] + C[j + 1] * r);
+    let (r2, q) = (r * r, |j: usize| C[j + 1].mul_add(r, C[j]));
     let r4 = r2 * r2;
-    let low = (q(0) + q(2) * r2) + (q(4) + q(6) * r2) * r4;
-    let high = (q(8) + q(10) * r2) + q(12) * r4;
-    let p = low + high * (r4 * r4);
+    let low = q(6).mul_add(r2, q(4)).mul_add(r4, q(2).mul_add(r2, q(0)));
+    let high = q(12).mul_add(r4, q(10).mul_add(r2, q(8)));
+    let p = high.mul_add(r4 * r4, low);
     p * scale
 }
 
@@ -100,7 +103,7 @@ pub fn exp_taylor<const N: usize>(x: f64) -> f64 {
     let mut j = N;
     while j > 0 {
         j -= 1;
-        p = p * x + inv[j];
+        p = p.mul_add(x, inv[j]);
     }
     p
 }
@@ -191,7 +194,7 @@ pub fn log1p_unit(y: f64) -> f64 {
     let mut k = 11;
     while k > 0 {
         k -= 1;
-        p = p * s2 + ATANH_COEF[k];
+        p = p.mul_add(s2, ATANH_COEF[k]);
     }
     let r = 2.0 * s * p;
     if big { LN2_HI + (r + LN2_LO) } else { r }
@@ -206,7 +209,7 @@ pub fn sinh_small(z: f64) -> f64 {
     let mut k = 9;
     while k > 0 {
         k -= 1;
-        p = p * z2 + SINH_COEF[k];
+        p = p.mul_add(z2, SINH_COEF[k]);
     }
     z * p
 }
@@ -270,7 +273,7 @@ mod tests {
     fn table_horner_is_the_literal_form() {
         let literal = |x: f64| {
             let (r, scale) = reduce(x);
-            let mut p = 1.0 / 6_227_020_800.0;
+            let mut p: f64 = 1.0 / 6_227_020_800.0;
             for c in [
                 1.0 / 479_001_600.0,
                 1.0 / 39_916_800.0,
@@ -286,7 +289,7 @@ mod tests {
                 1.0,
                 1.0,
             ] {
-                p = p * r + c;
+                p = p.mul_add(r, c);
             }
             p * scale
         };

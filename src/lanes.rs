@@ -512,7 +512,7 @@ mod avx2 {
     #[derive(Clone, Copy)]
     struct R(__m256d, __m256d);
 
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn load(r: &[f64; LANES]) -> R {
         // SAFETY: two unaligned loads of 4 f64 inside the 8 of `r`.
@@ -524,7 +524,7 @@ mod avx2 {
         }
     }
 
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn store(x: R, r: &mut [f64; LANES]) {
         // SAFETY: two unaligned stores of 4 f64 inside the 8 of `r`.
@@ -534,25 +534,25 @@ mod avx2 {
         }
     }
 
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn splat(x: f64) -> R {
         R(_mm256_set1_pd(x), _mm256_set1_pd(x))
     }
 
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn add(x: R, y: R) -> R {
         R(_mm256_add_pd(x.0, y.0), _mm256_add_pd(x.1, y.1))
     }
 
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn mul(x: R, y: R) -> R {
         R(_mm256_mul_pd(x.0, y.0), _mm256_mul_pd(x.1, y.1))
     }
 
-    row_ops!("avx2");
+    row_ops!("avx2,fma");
 }
 
 /// The AVX-512 forms: a row in one register.
@@ -676,7 +676,9 @@ mod tests {
     fn forms_agree_bit_for_bit() {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx2") {
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
                 agree!(avx2);
             }
             if std::arch::is_x86_feature_detected!("avx512f") {

@@ -190,16 +190,16 @@ impl LaneStep for Portable {
 
 /// AVX2 intrinsics for [`XoshiroLanes::next`]: without AVX-512's rotation LLVM leaves the
 /// portable code's rotations scalar on AVX2, which costs the kernel about twice its generator.
-/// Holding one proves that the CPU runs AVX2.
+/// Holding one proves that the CPU runs AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Avx2Step(());
 
 #[cfg(target_arch = "x86_64")]
 impl Avx2Step {
-    /// The step, if this CPU runs AVX2.
+    /// The step, if this CPU runs AVX2 and FMA.
     pub(crate) fn new() -> Option<Self> {
-        is_x86_feature_detected!("avx2").then_some(Self(()))
+        (is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")).then_some(Self(()))
     }
 }
 
@@ -207,14 +207,14 @@ impl Avx2Step {
 impl LaneStep for Avx2Step {
     #[inline(always)]
     fn next(self, lanes: &mut XoshiroLanes) -> [u64; LANES] {
-        // SAFETY: an `Avx2Step` exists only where AVX2 was detected.
+        // SAFETY: an `Avx2Step` exists only where AVX2 and FMA were detected.
         unsafe { next_avx2(lanes) }
     }
 }
 
 /// [`XoshiroLanes::next`] in AVX2, four lanes per register.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 #[inline]
 fn next_avx2(lanes: &mut XoshiroLanes) -> [u64; LANES] {
     use std::arch::x86_64::*;

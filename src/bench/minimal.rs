@@ -73,7 +73,7 @@ fn run<L: RowLoss>(loss: &L, p: &Minimal, isa: Isa) -> Vec<f64> {
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn chunk_avx2<L: RowLoss>(loss: (&L, Avx2Step), p: &Minimal, range: (u64, u64)) -> Vec<f64> {
     by_exp(loss, p, range)
 }

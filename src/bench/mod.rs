@@ -158,7 +158,7 @@ fn floor_task(task: u64, rows: u64, isa: Isa) -> f64 {
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn floor_avx2(task: u64, rows: u64, step: Avx2Step) -> f64 {
     floor_body(task, rows, step)
 }
@@ -279,7 +279,8 @@ mod tests {
 
     /// The minimal kernel and the engine do the same arithmetic: the same terminal theta, bit for
     /// bit, on every workload and every instruction set this CPU runs; and the engine's output is
-    /// the same on every instruction set (no fused multiply-add, no reassociation).
+    /// the same on every instruction set (correctly rounded fused multiply-adds, no
+    /// reassociation).
     #[test]
     fn minimal_kernel_and_every_isa_give_the_engines_bits() {
         for w in workloads(0.02) {

@@ -46,7 +46,7 @@ pub(super) fn simulate_group(
 type Job<'a> = (&'a dyn Loss, &'a Grid, (XoshiroLanes, XoshiroLanes), usize);
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn group_avx2(job: Job, normals: Avx2Normals) -> Vec<[f64; 4]> {
     group_impl(job, normals)
 }

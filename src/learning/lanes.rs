@@ -178,7 +178,7 @@ pub(crate) fn run<L: LaneLoss>(
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn run_avx2<L: LaneLoss>(s: &mut StdpLanes, loss: &mut L, acc: &mut L::Acc, st: &Step, w: Work) {
     run_exp(s, loss, acc, st, w);
 }

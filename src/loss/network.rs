@@ -114,7 +114,26 @@ impl Network {
     /// [`Network::predict`] classifies correctly: the bits of the mean of each row's
     /// [`NetworkSample`] value and of `predict`, with the weights' exps computed once for all
     /// rows instead of once per row.
+    /// Compiled for the kernels' instruction set, so that its exps and tanh run with inline fused
+    /// multiply-adds (every path gives the same bits).
     pub fn score<'x>(
+        &self,
+        theta: &[f64],
+        rows: impl ExactSizeIterator<Item = (&'x [f64], usize)>,
+    ) -> (f64, usize) {
+        match crate::engine::Isa::cached() {
+            // SAFETY: the features were detected at run time by `Isa::detect`.
+            #[cfg(target_arch = "x86_64")]
+            crate::engine::Isa::Avx512 => unsafe { score_avx512(self, theta, rows) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            crate::engine::Isa::Avx2 => unsafe { score_avx2(self, theta, rows) },
+            _ => self.score_portable(theta, rows),
+        }
+    }
+
+    #[inline(always)]
+    fn score_portable<'x>(
         &self,
         theta: &[f64],
         rows: impl ExactSizeIterator<Item = (&'x [f64], usize)>,
@@ -123,14 +142,16 @@ impl Network {
         self.weights(theta, &mut w);
         let count = rows.len();
         let mut correct = 0;
-        let total = self.with_activations(|hidden, out| {
-            rows.map(|(x, y)| {
-                self.forward_by(|e| w[e], x, hidden, out);
-                correct += usize::from(argmax(out) == y);
-                cross_entropy(out, y)
-            })
-            .sum::<f64>()
-        });
+        // A plain loop on heap buffers, without closures or `map(..).sum()`: LLVM left those
+        // out of line, compiled without the caller's instruction set (and calling libm for each
+        // fused multiply-add).
+        let (mut hidden, mut out) = (vec![0.0; self.h], vec![0.0; self.c]);
+        let mut total = 0.0;
+        for (x, y) in rows {
+            self.forward_by(|e| w[e], x, &mut hidden, &mut out);
+            correct += usize::from(argmax(&out) == y);
+            total += cross_entropy(&out, y);
+        }
         (total / count as f64, correct)
     }
 
@@ -385,8 +406,8 @@ impl Loss for NetworkSample<'_> {
     }
 
     /// Backpropagation, compiled for the instruction set of the kernels so that
-    /// the weights' exps vectorise (every path gives the same bits: no fused multiply-add, no
-    /// reordered sums).
+    /// the weights' exps vectorise (every path gives the same bits: fused multiply-adds are
+    /// correctly rounded everywhere, and no sum is reordered).
     fn gradient(&self, theta: &[f64], grad: &mut [f64]) {
         match crate::engine::Isa::cached() {
             // SAFETY: the features were detected at run time by `Isa::detect`.
@@ -401,7 +422,7 @@ impl Loss for NetworkSample<'_> {
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn backprop_avx2(s: &NetworkSample, theta: &[f64], grad: &mut [f64]) {
     backprop(s, theta, grad);
 }
@@ -410,6 +431,26 @@ fn backprop_avx2(s: &NetworkSample, theta: &[f64], grad: &mut [f64]) {
 #[target_feature(enable = "avx512f,avx512dq,avx2")]
 fn backprop_avx512(s: &NetworkSample, theta: &[f64], grad: &mut [f64]) {
     backprop(s, theta, grad);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn score_avx2<'x>(
+    net: &Network,
+    theta: &[f64],
+    rows: impl ExactSizeIterator<Item = (&'x [f64], usize)>,
+) -> (f64, usize) {
+    net.score_portable(theta, rows)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx2")]
+fn score_avx512<'x>(
+    net: &Network,
+    theta: &[f64],
+    rows: impl ExactSizeIterator<Item = (&'x [f64], usize)>,
+) -> (f64, usize) {
+    net.score_portable(theta, rows)
 }
 
 /// The gradient of a sample's loss by backpropagation; since dw_e/dtheta_e = w_e, each edge's

@@ -8,32 +8,32 @@ use std::arch::x86_64::*;
 
 const _: () = assert!(LANES == 8);
 
-/// The AVX2 candidates. Holding one proves that the CPU runs AVX2.
+/// The AVX2 candidates. Holding one proves that the CPU runs AVX2 and FMA.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Avx2Normals(());
 
 impl Avx2Normals {
-    /// The AVX2 candidates, if this CPU runs AVX2.
+    /// The AVX2 candidates, if this CPU runs AVX2 and FMA.
     pub(crate) fn new() -> Option<Self> {
-        is_x86_feature_detected!("avx2").then_some(Self(()))
+        (is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")).then_some(Self(()))
     }
 }
 
 impl NormalFill for Avx2Normals {
     #[inline(always)]
     fn fill(self, normals: &mut Normals) {
-        // SAFETY: an `Avx2Normals` exists only where AVX2 was detected.
+        // SAFETY: an `Avx2Normals` exists only where AVX2 and FMA were detected.
         unsafe { fill(normals) }
     }
 }
 
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn fill(normals: &mut Normals) {
     normals.fill_with(|n| fast_rows(n), Normals::expand, Normals::complete);
 }
 
 /// x rotated left by K bits in every 64-bit lane (`_mm256_rol_epi64` needs AVX-512).
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 #[inline]
 fn rol<const K: i32, const R: i32>(x: __m256i) -> __m256i {
     const { assert!(K + R == 64) };
@@ -42,7 +42,7 @@ fn rol<const K: i32, const R: i32>(x: __m256i) -> __m256i {
 
 /// One half (four lanes) of the streams: the next 64 bits of each (xoshiro256++, as
 /// `rng::next_avx2`).
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 #[inline]
 fn next(s: &mut [__m256i; 4]) -> __m256i {
     let [s0, s1, s2, s3] = s;
@@ -59,7 +59,7 @@ fn next(s: &mut [__m256i; 4]) -> __m256i {
 
 /// Four lanes' candidates from their draws `r`: x = u X[i] (`rng::symmetric_uniform`) and the mask
 /// (4 bits) of the lanes whose |x| is not below X[i + 1].
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 #[inline]
 fn candidates(r: __m256i) -> (__m256d, i32) {
     let i = _mm256_and_si256(r, _mm256_set1_epi64x(0xff));
@@ -84,7 +84,7 @@ fn candidates(r: __m256i) -> (__m256d, i32) {
 }
 
 /// The candidates of every row (`normal::fast_rows_portable`), lanes 0..4 and 4..8 in two halves.
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn fast_rows(block: &mut Normals) {
     let words = block.main.words_mut();
     // SAFETY: unaligned loads of 4 of the 8 u64 of each state word.
