@@ -298,7 +298,7 @@ impl LaneBatch {
     }
 
     /// The pipelined pass of [`Self::step_rows`], row by row: theta += delta (e - prev_e) and
-    /// its distances to zl and zr; U of the next update from the generators, x and exp(-U), x's
+    /// its squared distances to zl and zr (each a fused multiply-add per row); U of the next update from the generators, x and exp(-U), x's
     /// loss terms added to the returned sums (or x stored) and exp(-U) written into `prev_e`
     /// (whose old row is no longer needed).
     #[allow(clippy::type_complexity)]
@@ -324,12 +324,12 @@ impl LaneBatch {
             .zip(self.x.as_chunks_mut::<LANES>().0.iter_mut())
             .zip(zl.iter().zip(zr));
         for (i, ((((th, e), pe), x), (&a, &c))) in rows.enumerate() {
-            let t: [f64; LANES] = std::array::from_fn(|b| th[b] + delta[b] * (e[b] - pe[b]));
+            let t: [f64; LANES] = std::array::from_fn(|b| delta[b].mul_add(e[b] - pe[b], th[b]));
             let bits = step.next(&mut rng);
             let u: [f64; LANES] = std::array::from_fn(|b| symmetric_uniform(bits[b], a_n));
             for b in 0..LANES {
-                dn[b] += (t[b] - a) * (t[b] - a);
-                df[b] += (t[b] - c) * (t[b] - c);
+                dn[b] = (t[b] - a).mul_add(t[b] - a, dn[b]);
+                df[b] = (t[b] - c).mul_add(t[b] - c, df[b]);
             }
             *th = t;
             let xv: [f64; LANES] = std::array::from_fn(|b| t[b] + u[b]);
@@ -382,7 +382,7 @@ impl LaneBatch {
         &self.theta
     }
 
-    /// Squared distances |theta_b - z|^2 of every lane to the point z.
+    /// Squared distances |theta_b - z|^2 of every lane to the point z (as the pass sums them).
     #[inline(always)]
     pub fn sq_dist(&self, z: &[f64], out: &mut [f64; LANES]) {
         *out = [0.0; LANES];
@@ -390,7 +390,7 @@ impl LaneBatch {
             let row = &self.theta[i * LANES..(i + 1) * LANES];
             for b in 0..LANES {
                 let r = row[b] - zi;
-                out[b] += r * r;
+                out[b] = r.mul_add(r, out[b]);
             }
         }
     }

@@ -4,9 +4,10 @@
 //! and parameters, divergence steps, the flow's path, the path sums and the sample paths) by
 //! FNV-1a (`stdp_flow::fnv1a`) over their bit patterns. The expected values were recomputed
 //! when the trajectories' generator became xoshiro256++ (session 7; every output bit changed)
-//! and when the kernel's polynomials (exp, sinh, log1p) became fused multiply-adds (session 10;
-//! every engine bit changed, the same new bits on the AVX-512, AVX2 and baseline paths; the
-//! fluctuation prediction's fingerprints did not change). At that commit the engine's terminal theta equalled, bit for bit, that of the minimal
+//! and when the kernel became fused multiply-adds (session 10: the polynomials of exp, sinh and
+//! log1p, the update of theta and the squared distances of the sup; every engine bit changed,
+//! the same new bits on the AVX-512, AVX2 and baseline paths; the fluctuation prediction's
+//! fingerprints did not change). At that commit the engine's terminal theta equalled, bit for bit, that of the minimal
 //! fused kernel of `bench` (written separately, without the engine's bookkeeping) on every
 //! instruction set of the machine, and the scalar reference recursion to 1e-9 (unit tests). Any
 //! change of any output bit, including those of diverged (parked) lanes and padding, fails here,
@@ -154,16 +155,16 @@ fn engine_output_bits_are_unchanged() {
     let got = got.map(|g| g.0);
     println!("{got:?}");
     let want = [
-        "e53505ab2ade8bbf",
-        "90cbcd5036495130",
-        "bb306912366e2a3c",
-        "878ebcaea4b9ae2c",
-        "b2b6158140d2f19f",
-        "d67befd0157dceec",
-        "b4f8ccc786670c49",
-        "1248df5114576750",
-        "5edbeb232783c4c4",
-        "135b1697db22a03b",
+        "7f319ff3f5e2f3a4",
+        "cdf06d248b9c6822",
+        "1ccd7647b343cb4b",
+        "da6d8929f6daf09e",
+        "1d8c0bd1ce226fac",
+        "a52ac5c7c70b267b",
+        "e5ef4e1d3d01be70",
+        "f6aaa8db60fc2d60",
+        "efac2d268d0872b5",
+        "56811ea73ead17fd",
     ];
     assert_eq!(got, want);
 }

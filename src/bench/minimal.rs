@@ -183,7 +183,7 @@ fn pass<L: RowLoss, G: LaneStep>(
     let mut rng = b.rng.clone();
     let mut acc = [0.0; LANES];
     for (i, ((th, e), pe)) in b.theta.iter_mut().zip(&b.e).zip(&mut b.prev_e).enumerate() {
-        let t: [f64; LANES] = std::array::from_fn(|k| th[k] + delta[k] * (e[k] - pe[k]));
+        let t: [f64; LANES] = std::array::from_fn(|k| delta[k].mul_add(e[k] - pe[k], th[k]));
         let bits = step.next(&mut rng);
         let u: [f64; LANES] = std::array::from_fn(|k| symmetric_uniform(bits[k], p.a_n));
         *th = t;
