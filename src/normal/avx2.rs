@@ -29,7 +29,10 @@ impl NormalFill for Avx2Normals {
 
 #[target_feature(enable = "avx2,fma")]
 fn fill(normals: &mut Normals) {
-    normals.fill_with(|n| fast_rows(n), Normals::expand, Normals::complete);
+    // Closures, not the paths `Normals::expand` and `Normals::complete`: a closure defined here
+    // is compiled for AVX2 + FMA, a function item's shim is not (and its exp then calls libm's
+    // `fma` for every multiply-add).
+    normals.fill_with(|n| fast_rows(n), |n| n.expand(), |n, open| n.complete(open));
 }
 
 /// x rotated left by K bits in every 64-bit lane (`_mm256_rol_epi64` needs AVX-512).
