@@ -9,9 +9,9 @@
 //! multiply-add is correctly rounded (IEEE 754-2008) wherever it runs, as one instruction on
 //! AVX2 + FMA, AVX-512 and aarch64, or as libm's `fma` on an x86-64 baseline build, so every
 //! instruction set computes the same bits; it halves the polynomials' operations and their
-//! dependency chains, and rounds once where a product and a sum round twice. Measured accuracy: within 1 ulp of the platform's
-//! `f64::exp` at 2e6 points of [-700, 700] (mean 0.10 ulp), so within about 2 ulp of the exact
-//! value (see the tests). Valid for |x| <= 700.
+//! dependency chains, and rounds once where a product and a sum round twice. Measured accuracy:
+//! within 1 ulp of the platform's `f64::exp` at 2e6 points of [-700, 700] (see the tests for
+//! the mean), so within about 2 ulp of the exact value. Valid for |x| <= 700.
 
 const LOG2E: f64 = std::f64::consts::LOG2_E;
 /// ln 2 = LN2_HI + LN2_LO, LN2_HI with trailing zeros so that k LN2_HI is exact (fdlibm's split).
@@ -300,7 +300,8 @@ mod tests {
     }
 
     /// Against std's exp (itself within 1 ulp) at 2 million points: at most 2 ulp apart (measured:
-    /// 1), mean below 0.5 ulp (measured: 0.10); and exact at 0.
+    /// 1), mean below 0.5 ulp (measured: 0.06 with fused multiply-adds, 0.10 without); and exact
+    /// at 0.
     #[test]
     fn close_to_std_exp() {
         assert_eq!(exp(0.0), 1.0);
