@@ -17,7 +17,8 @@ fn main() {
     let repeats: usize = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
+        .unwrap_or(3)
+        .max(1);
     let model = Diffusion {
         kappa: 2.0 / 3.0,
         noise: 1.0,

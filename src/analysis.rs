@@ -74,7 +74,7 @@ fn claim_series<'a>(
                 Against::N => r.n as f64,
                 Against::Dim => r.dim as f64,
             };
-            c.fit_from.is_none_or(|a| x >= a) && c.fit_to.is_none_or(|b| x <= b)
+            c.in_fit_range(x)
         })
         .collect()
 }
@@ -92,20 +92,18 @@ fn claim_fit(
     let verdict = match c.kind {
         ClaimKind::Constant => {
             let (b, g) = cell.exponents();
+            // The fit range applies to d for a claim against d (every n of those dimensions
+            // enters), otherwise to n.
             let by_dim: Vec<Vec<&Row>> = exp
                 .sweep
                 .dim
                 .iter()
+                .filter(|&&d| c.against == Against::N || c.in_fit_range(d as f64))
                 .map(|&d| {
                     let mut v: Vec<&Row> = rows
                         .iter()
                         .filter(|r| r.dim == d && r.beta == b && r.gamma == g)
-                        .filter(|r| {
-                            let x = r.n as f64;
-                            c.against == Against::Dim
-                                || (c.fit_from.is_none_or(|a| x >= a)
-                                    && c.fit_to.is_none_or(|b| x <= b))
-                        })
+                        .filter(|r| c.against == Against::Dim || c.in_fit_range(r.n as f64))
                         .collect();
                     v.sort_by_key(|r| r.n);
                     v

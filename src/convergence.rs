@@ -215,8 +215,20 @@ impl ConvergenceStudy {
                 "positive finite alpha and A",
             ));
         }
-        if e.sweep.dim.contains(&0) {
-            return Err(bad("dims", "holds 0".into(), "dimensions >= 1"));
+        use crate::experiment::{DIM, HORIZON, N};
+        if let Some(&v) = n.iter().find(|&&v| !N.admits(v)) {
+            return Err(bad("n", format!("holds {v}"), &N.integer()));
+        }
+        let dims = &e.sweep.dim;
+        if let Some(&d) = dims.iter().find(|&&d| !DIM.admits(d as u64)) {
+            return Err(bad("dims", format!("holds {d}"), &DIM.integer()));
+        }
+        if dims.is_empty() {
+            return Err(bad("dims", "is empty".into(), "at least one dimension"));
+        }
+        let h = e.reference.horizon;
+        if !HORIZON.contains(h) {
+            return Err(bad("horizon", format!("is {h}"), &HORIZON.number()));
         }
         if let Some(c) = &e.claim
             && c.kind == ClaimKind::Constant
@@ -230,6 +242,10 @@ impl ConvergenceStudy {
             return Err(bad(key, problem, &fix));
         }
         if let Some((key, problem, fix)) = e.size_problem(false) {
+            return Err(bad(&key, problem, &fix));
+        }
+        // After the drift limit's check (kappa needs it).
+        if let Some((key, problem, fix)) = e.derived_problem() {
             return Err(bad(&key, problem, &fix));
         }
         Ok(())

@@ -137,8 +137,15 @@ fn fields(line: &str) -> Vec<(String, usize)> {
 }
 
 /// Reads a CSV file whose column `label` holds the classes and every other column a number.
+#[cfg(test)]
 pub fn load_csv(path: &Path, label: &str) -> Result<Dataset, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    load_csv_bytes(path, label).map(|(data, _)| data)
+}
+
+/// Reads a CSV file whose column `label` holds the classes and every other column a number, and
+/// returns it with the file's bytes as read (the ones parsed, for their hash).
+pub fn load_csv_bytes(path: &Path, label: &str) -> Result<(Dataset, Vec<u8>), Error> {
+    let unreadable = |e: &dyn std::fmt::Display| {
         bad(
             path,
             None,
@@ -146,7 +153,14 @@ pub fn load_csv(path: &Path, label: &str) -> Result<Dataset, Error> {
             format!("cannot read it: {e}"),
             "a readable CSV file",
         )
-    })?;
+    };
+    let bytes = std::fs::read(path).map_err(|e| unreadable(&e))?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| unreadable(&e))?;
+    parse_csv(path, text, label).map(|data| (data, bytes))
+}
+
+/// The dataset of a CSV file's text (see [`load_csv_bytes`]).
+fn parse_csv(path: &Path, text: &str, label: &str) -> Result<Dataset, Error> {
     let mut lines = text
         .lines()
         .enumerate()

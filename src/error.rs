@@ -149,7 +149,9 @@ impl fmt::Display for Error {
                     "{at}: key `{key}`: {problem}\n  fix: expected {expected}"
                 )
             }
-            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Io { path, source } => {
+                write!(f, "{}: {source}\n  fix: {}", path.display(), io_fix(source))
+            }
             Error::Results { path, message } => write!(f, "{}: {message}", path.display()),
             Error::Resource { what, fix } => write!(f, "{what}\n  fix: {fix}"),
             Error::Stopped { points } => {
@@ -168,6 +170,20 @@ impl std::error::Error for Error {
             Error::Io { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+/// What to do about an I/O error, by its kind.
+fn io_fix(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => "check that the path and its folder exist",
+        K::PermissionDenied | K::ReadOnlyFilesystem => {
+            "choose a folder you can write (--out), or change its permissions"
+        }
+        K::NotADirectory => "a parent of this path is a file: choose another path",
+        K::StorageFull | K::QuotaExceeded => "free disk space, or choose another --out",
+        _ => "check the path and the disk, then run again",
     }
 }
 

@@ -16,6 +16,7 @@
 use crate::engine::{PointMemory, PointSpec, allocation_bytes, group_count, run_point, steps_for};
 use crate::experiment::{Experiment, LossSpec, Point, Trajectories, VecSpec};
 use crate::fluctuation::{SUP_GROUPS, SupBudget};
+use std::path::Path;
 use std::time::Instant;
 
 /// What a run will cost.
@@ -517,10 +518,109 @@ pub fn calibrate(mut plan: Plan, exp: &Experiment) -> Plan {
     plan
 }
 
-/// Memory available to new processes (MemAvailable of /proc/meminfo), if known.
+/// Memory this process can still use, if known: MemAvailable of /proc/meminfo, or less when a
+/// control group limits the process (a Slurm job's `--mem`, a container), where the kernel
+/// kills a process at the group's limit whatever the machine has free.
 pub fn available_memory() -> Option<f64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024.0)
+    let machine = kb * 1024.0;
+    let groups = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let group = cgroup_headroom(&groups, Path::new("/sys/fs/cgroup"));
+    Some(group.map_or(machine, |g| g.min(machine)))
+}
+
+/// The least headroom (limit minus usage) of the memory control groups that hold this process
+/// and their ancestors, from /proc/self/cgroup's text and the cgroup file system at `root`:
+/// cgroup v2 (`0::/path`, `memory.max` and `memory.current`) or v1 (the `memory` controller,
+/// `memory.limit_in_bytes` and `memory.usage_in_bytes` under `root/memory`). `None` when no group
+/// sets a limit (see the kernel's Documentation/admin-guide/cgroup-v2.rst and cgroup-v1/memory.rst).
+fn cgroup_headroom(proc_cgroup: &str, root: &Path) -> Option<f64> {
+    let read = |dir: &Path, file: &str| -> Option<f64> {
+        let v = std::fs::read_to_string(dir.join(file)).ok()?;
+        // "max" (v2) or a value near i64::MAX (v1) means no limit.
+        v.trim().parse::<f64>().ok().filter(|&x| x < 2f64.powi(60))
+    };
+    let mut least: Option<f64> = None;
+    for line in proc_cgroup.lines() {
+        let mut parts = line.splitn(3, ':').skip(1);
+        let (Some(controllers), Some(path)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let (base, limit, usage) = if controllers.is_empty() {
+            (root.to_path_buf(), "memory.max", "memory.current")
+        } else if controllers.split(',').any(|c| c == "memory") {
+            (
+                root.join("memory"),
+                "memory.limit_in_bytes",
+                "memory.usage_in_bytes",
+            )
+        } else {
+            continue;
+        };
+        let mut dir = base.join(path.trim_start_matches('/'));
+        loop {
+            if let Some(max) = read(&dir, limit) {
+                let room = (max - read(&dir, usage).unwrap_or(0.0)).max(0.0);
+                least = Some(least.map_or(room, |l: f64| l.min(room)));
+            }
+            if dir == base || !dir.pop() {
+                break;
+            }
+        }
+    }
+    least
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cgroup_headroom;
+    use std::path::Path;
+
+    fn write(root: &Path, dir: &str, file: &str, text: &str) {
+        let d = root.join(dir);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(file), text).unwrap();
+    }
+
+    /// The least headroom over the process's group and its ancestors, v2 and v1; no limit, no
+    /// memory controller or unreadable files give `None`.
+    #[test]
+    fn cgroup_limits_bound_the_available_memory() {
+        let dir = std::env::temp_dir().join(format!("stdp-flow-cgroup-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let root = dir.as_path();
+        write(root, "job_7", "memory.max", "4000000000\n");
+        write(root, "job_7", "memory.current", "1000000000\n");
+        write(root, "job_7/step_0", "memory.max", "max\n");
+        write(root, "job_7/step_0", "memory.current", "900000000\n");
+        let v2 = "0::/job_7/step_0\n";
+        assert_eq!(cgroup_headroom(v2, root), Some(3e9));
+        write(root, "job_7/step_0", "memory.max", "2000000000\n");
+        assert_eq!(cgroup_headroom(v2, root), Some(1.1e9));
+        assert_eq!(cgroup_headroom("0::/elsewhere\n", root), None);
+        write(
+            root,
+            "memory/slurm/uid_1/job_9",
+            "memory.limit_in_bytes",
+            "3000000000",
+        );
+        write(
+            root,
+            "memory/slurm/uid_1/job_9",
+            "memory.usage_in_bytes",
+            "500000000",
+        );
+        write(
+            root,
+            "memory",
+            "memory.limit_in_bytes",
+            "9223372036854771712",
+        );
+        let v1 = "12:cpu,cpuacct:/slurm\n4:memory:/slurm/uid_1/job_9\n";
+        assert_eq!(cgroup_headroom(v1, root), Some(2.5e9));
+        assert_eq!(cgroup_headroom("12:cpu:/slurm\nnonsense\n", root), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -557,7 +557,7 @@ mod tests {
         assert!((near[3] - dist).abs() <= 1e-12 * dist);
     }
 
-    /// The mean one-step increment for L = g.theta is -alpha_n c(A_n) g (docs/model.md section 3).
+    /// The mean one-step increment for L = g.theta is -alpha_n c(A_n) g (docs/model.md section 2.1).
     /// The increment has mean mu and sd sigma per coordinate; with M = 400_000 draws the
     /// Monte Carlo mean lies within 4.5 standard errors except with probability 7e-6 per
     /// coordinate (normal approximation, 3 coordinates: false failure < 2.1e-5).

@@ -81,6 +81,18 @@ fn invalid_studies_are_refused() {
         .run()
         .expect_err("no fluctuation limit under the paper rule");
     assert!(e.to_string().contains("fluctuation limit"), "{e}");
+    // The limits of the file reader hold for the builder too.
+    let e = ConvergenceStudy::new("x", |_| Box::new(Linear2))
+        .theta0(vec![0.0, 0.0])
+        .horizon(1e12)
+        .run()
+        .expect_err("a horizon beyond the reader's limit");
+    assert!(e.to_string().contains("ConvergenceStudy::horizon"), "{e}");
+    let e = ConvergenceStudy::new("x", |_| Box::new(Linear2))
+        .dims([], 0.0)
+        .run()
+        .expect_err("no dimension");
+    assert!(e.to_string().contains("ConvergenceStudy::dims"), "{e}");
 }
 
 /// `verify` is a library call: it returns its outcome instead of exiting, and names the

@@ -4,13 +4,17 @@
 //!
 //! False-failure probability: each verdict rests on a 95% interval lying inside (or outside) a
 //! band. Slope claims: at the sizes in the files (results/REPORT.md, seed 1) the closest case is
-//! the dimension bound, slope 0.932 with standard error 0.017 against the bound 1.1, 8 standard
-//! errors beyond the 1.96 the interval needs; every other slope interval has more room. Constant claims (measured / predicted within 1 +- 0.05):
-//! constant-dimension and constant-corrected-terminal were sized for this suite from their
-//! standard errors (the reasoning is in each file): 7e-5 and 4e-5 per seed;
-//! constant-corrected-sup and constant-logistic have standard errors near 0.0056, 7 standard
-//! errors of room; constant-wrong-drift fails by a factor of 3e7. Over the 22 runs the
-//! false-failure probability is about 2e-4, dominated by the two sized constant claims.
+//! the dimension bound, whose local slope from d = 64 to 128 has the interval [0.970, 0.990]
+//! against the bound 1.1, more than 20 standard errors of room; every other slope interval has
+//! more room. Constant claims (measured / predicted within 1 +- 0.05): constant-dimension and
+//! constant-corrected-terminal were sized for this suite from their standard errors (the
+//! reasoning is in each file): 7e-5 and 4e-5 per seed; constant-corrected-sup and
+//! constant-logistic have standard errors near 0.0056, 7 standard errors of room;
+//! constant-wrong-drift fails by a factor of 3e7. Over the 22 runs the false-failure probability
+//! is about 2e-4, dominated by the two sized constant claims: above the 1e-4 this project aims
+//! at per test, because these are 22 full-size runs of two experiments each sized at the limit a
+//! nightly budget allows (1.1e-4 per seed for the pair); each test (two seeds of one file) stays
+//! at or below 1.4e-4.
 
 mod common;
 
@@ -23,14 +27,14 @@ fn check(name: &str, seed_offset: u64) {
         .join(format!("{name}.toml"));
     let mut exp = load(&path).unwrap();
     exp.seed += seed_offset;
+    let expect = exp.claim.as_ref().and_then(|c| c.expect);
     let s = common::simulate(&exp);
-    let Some(fit) = &s.fit else { return };
-    let (Some(v), Some(c)) = (&fit.verdict, &fit.claim) else {
-        return;
-    };
-    if let Some(expect) = c.expect {
-        assert_eq!(v.kind, expect, "{name} (seed {}): {}", exp.seed, v.reason);
-    }
+    // A file without `expect` (the phase diagram) only has to run; one with it must reach a
+    // verdict, and the expected one.
+    let Some(expect) = expect else { return };
+    let v = (s.fit.as_ref().and_then(|f| f.verdict.as_ref()))
+        .unwrap_or_else(|| panic!("{name} (seed {}): no verdict", exp.seed));
+    assert_eq!(v.kind, expect, "{name} (seed {}): {}", exp.seed, v.reason);
 }
 
 macro_rules! nightly {

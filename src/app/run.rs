@@ -100,6 +100,7 @@ fn run_shard(
 ) -> Result<Outcome, Error> {
     let (pool, _) = pool(r.threads)?;
     pool.install(|| check_plan(exp, r.quiet, r.force))?;
+    probe_writable(dir)?;
     let progress = Progress::new(total_work(exp) / n, r.quiet);
     let file = pool.install(|| shard::run_shard(exp, &r.overrides, (i, n), &progress));
     progress.finish();
@@ -149,22 +150,29 @@ fn total_work(exp: &Experiment) -> u64 {
         .sum()
 }
 
+/// Fails now, not after the simulation, if `dir` cannot be written: creates it if needed (and
+/// removes it again), then writes and removes a probe file.
+fn probe_writable(dir: &Path) -> Result<(), Error> {
+    let created = !dir.exists();
+    let probe = dir.join(format!(".stdp-flow-probe.{}", std::process::id()));
+    let result = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&probe, b""))
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        });
+    if created {
+        let _ = std::fs::remove_dir(dir);
+    }
+    result
+}
+
 /// Prints the estimated work and refuses runs that would not fit in memory (unless `force`).
 fn check_plan(exp: &Experiment, quiet: bool, force: bool) -> Result<(), Error> {
     let p = plan::estimate(exp);
-    if let Some(avail) = plan::available_memory()
-        && !force
-        && let Some((key, problem, expected)) = plan::memory_refusal(exp, &p, avail)
-    {
-        return Err(Error::InvalidValue {
-            at: Location {
-                file: exp.source.clone(),
-                line_col: None,
-            },
-            key,
-            problem,
-            expected,
-        });
+    if !force {
+        memory_guard(exp, &p)?;
     }
     if !quiet {
         let p = plan::calibrate(p, exp);
@@ -177,6 +185,23 @@ fn check_plan(exp: &Experiment, quiet: bool, force: bool) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// Refuses an experiment whose estimated peak memory (`p`, from `plan::estimate`) exceeds the
+/// memory this process can use (`plan::available_memory`), naming the key to change.
+pub(super) fn memory_guard(exp: &Experiment, p: &plan::Plan) -> Result<(), Error> {
+    match plan::available_memory().and_then(|avail| plan::memory_refusal(exp, p, avail)) {
+        Some((key, problem, expected)) => Err(Error::InvalidValue {
+            at: Location {
+                file: exp.source.clone(),
+                line_col: None,
+            },
+            key,
+            problem,
+            expected,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Runs a convergence experiment on `pool` with progress, table and checkpoints.

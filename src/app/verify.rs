@@ -104,6 +104,7 @@ fn load(r: &VerifyRequest) -> Result<Loaded, Error> {
             Spec::Convergence(e) => {
                 let mut e = *e;
                 overrides.apply(&mut e)?;
+                super::run::memory_guard(&e, &crate::plan::estimate(&e))?;
                 loaded.convergence.push(e);
             }
             Spec::Learning(e) => {

@@ -89,6 +89,11 @@ pub struct ClaimSpec {
 }
 
 impl ClaimSpec {
+    /// Whether x (an n or a d, per `against`) lies in the fit range `fit_from..=fit_to`.
+    pub fn in_fit_range(&self, x: f64) -> bool {
+        self.fit_from.is_none_or(|a| x >= a) && self.fit_to.is_none_or(|b| x <= b)
+    }
+
     fn base(kind: ClaimKind, metric: Metric, slope: Option<f64>, tolerance: f64) -> Self {
         Self {
             kind,

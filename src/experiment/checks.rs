@@ -73,17 +73,16 @@ impl Experiment {
             Against::Dim => self.sweep.dim.iter().map(|&d| d as f64).collect(),
             Against::N => self.sweep.n.iter().map(|&v| v as f64).collect(),
         };
-        let points = xs
-            .iter()
-            .filter(|&&x| c.fit_from.is_none_or(|a| x >= a) && c.fit_to.is_none_or(|b| x <= b))
-            .count();
+        let points = xs.iter().filter(|&&x| c.in_fit_range(x)).count();
         let (need, what) = c.points_needed();
-        let (key, points) = if c.kind == ClaimKind::Constant {
-            ("n", self.sweep.n.len())
-        } else if c.against == Against::Dim {
-            ("dim", points)
-        } else {
-            ("n", points)
+        // A constant claim is decided per dimension over that dimension's values of n: against n
+        // they are the n in the fit range; against d every n enters, and the fit range selects
+        // the dimensions (at least one).
+        let (key, points, need, what) = match (c.kind, c.against) {
+            (ClaimKind::Constant, Against::Dim) if points == 0 => ("dim", 0, 1, "a constant claim"),
+            (ClaimKind::Constant, Against::Dim) => ("n", self.sweep.n.len(), need, what),
+            (_, Against::Dim) => ("dim", points, need, what),
+            (_, Against::N) => ("n", points, need, what),
         };
         (points < need).then(|| {
             let table = if quick { "quick" } else { "sweep" };
@@ -148,7 +147,8 @@ pub(super) fn out_of_range(what: &str, v: f64, n: u64, key: &str) -> Option<Prob
 }
 
 /// Why a constant claim cannot be tested on this experiment. Constant claims need the
-/// fluctuation limit (the critical line with gamma > 0) and one scaling (no grid).
+/// fluctuation limit (the critical line with gamma > 1/4, see `Scaling::noise_scale`) and one
+/// scaling (no grid).
 pub(crate) fn constant_claim_problem(
     scaling: &Scaling,
     grid: bool,
@@ -173,7 +173,7 @@ pub(crate) fn constant_claim_problem(
         return Some((
             "claim.kind",
             format!("\"constant\" compares with the fluctuation limit, which this scaling does not have: {why}"),
-            "rule = \"corrected\", or rule = \"power\" with beta + 2 gamma = 1 and gamma > 0; or a slope claim".into(),
+            "rule = \"corrected\", or rule = \"power\" with beta + 2 gamma = 1 and gamma > 1/4; or a slope claim".into(),
         ));
     }
     None

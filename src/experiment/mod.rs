@@ -26,6 +26,7 @@ mod tests;
 
 pub(crate) use checks::constant_claim_problem;
 pub use limits::{DERIVED_RANGE, MAX_FILE_BYTES};
+pub(crate) use limits::{DIM, HORIZON, N};
 pub use overrides::Overrides;
 pub use schema::{
     DriftChoice, Experiment, Grid, LossFactory, LossSpec, Point, Quick, Reference, Sweep,

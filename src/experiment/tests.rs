@@ -253,3 +253,49 @@ fn trajectories_inverse_in_dim() {
         "{m}"
     );
 }
+
+/// A constant claim's fit range counts: against n it selects the n of each dimension's fit (the
+/// sup's fit needs three), against d it selects the dimensions (at least one).
+#[test]
+fn constant_claims_count_points_in_their_fit_range() {
+    let sup = GOOD.replace("n = [100, 1000]", "n = [100, 316, 1000, 3162]")
+        + "[claim]\nkind = \"constant\"\nmetric = \"sup_sq_error\"\ntolerance = 0.05\n";
+    assert!(parse(&sup, Path::new("x.toml")).is_ok());
+    assert!(parse(&(sup.clone() + "fit_from = 316\n"), Path::new("x.toml")).is_ok());
+    let m = err(&(sup + "fit_from = 1000\n"));
+    assert!(m.contains("sweep.n") && m.contains("has 2 values"), "{m}");
+    let by_dim = r#"
+name = "t"
+seed = 1
+[loss]
+kind = "logistic"
+x = "unit"
+y = 1
+[start]
+theta0 = 0.0
+[scaling]
+rule = "corrected"
+alpha = 1.0
+a = 1.0
+[reference]
+drift = "limit"
+[sweep]
+dim = [2, 4]
+n = [100, 1000]
+trajectories = 10
+[claim]
+kind = "constant"
+metric = "terminal_sq_error"
+against = "dim"
+tolerance = 0.05
+"#;
+    assert!(
+        parse(
+            &(by_dim.to_string() + "fit_from = 4\n"),
+            Path::new("x.toml")
+        )
+        .is_ok()
+    );
+    let m = err(&(by_dim.to_string() + "fit_from = 8\n"));
+    assert!(m.contains("sweep.dim") && m.contains("has 0 values"), "{m}");
+}

@@ -1,7 +1,7 @@
 use super::{LANES, Loss};
 
 /// L(theta) = g.theta. For this loss the mean STDP increment is known exactly:
-/// -alpha_n (2 cosh A_n - 2 sinh(A_n)/A_n) g per update (docs/model.md section 3).
+/// -alpha_n (2 cosh A_n - 2 sinh(A_n)/A_n) g per update (docs/model.md section 2.1).
 #[derive(Clone, Debug)]
 pub struct Linear {
     g: Vec<f64>,

@@ -51,39 +51,65 @@ fn alive(pid: u32) -> bool {
 
 /// Creates `dir` if needed, checks that it is writable, and takes its lock. A lock held by a
 /// running process is an error naming it; a lock left by a process that is gone is taken over.
+///
+/// The lock file appears with its holder's pid already in it (written to a private file, then
+/// hard-linked into place, which fails if the lock exists), so no other process can read it
+/// empty. A stale lock is first renamed to a private name and checked there, so two processes
+/// that find the same stale lock cannot both take the folder: only one rename succeeds, and a
+/// live lock renamed by mistake is linked back.
 pub fn lock(dir: &Path) -> Result<OutputLock, Error> {
     let created = (!dir.exists()).then(|| dir.to_path_buf());
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let path = dir.join(LOCK);
     let me = std::process::id();
-    for _ in 0..2 {
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(mut f) => {
-                use std::io::Write as _;
-                writeln!(f, "{me}").map_err(io(&path))?;
-                return Ok(OutputLock { path, created });
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                match text.trim().parse::<u32>() {
-                    Ok(pid) if pid != me && alive(pid) => {
-                        return Err(Error::Results {
-                            path: dir.to_path_buf(),
-                            message: format!(
-                                "is being written by another stdp-flow process (pid {pid}, lock file {LOCK}); wait for it to finish, or choose another --out"
-                            ),
-                        });
-                    }
-                    _ => {
-                        let _ = std::fs::remove_file(&path);
-                    }
+    let mine = dir.join(format!("{LOCK}.{me}"));
+    let taken = std::fs::write(&mine, format!("{me}\n"))
+        .map_err(io(&mine))
+        .and_then(|()| take(dir, &path, &mine, me));
+    let _ = std::fs::remove_file(&mine);
+    if taken.is_err()
+        && let Some(dir) = &created
+    {
+        let _ = std::fs::remove_dir(dir);
+    }
+    taken.map(|()| OutputLock { path, created })
+}
+
+/// The attempts of [`lock`]: link `mine` to `path`, or take a stale `path` over.
+fn take(dir: &Path, path: &Path, mine: &Path, me: u32) -> Result<(), Error> {
+    let holder = |file: &Path| {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        text.trim().parse::<u32>().ok()
+    };
+    let busy = |pid: u32| Error::Results {
+        path: dir.to_path_buf(),
+        message: format!(
+            "is being written by another stdp-flow process (pid {pid}, lock file {LOCK}); wait for it to finish, or choose another --out"
+        ),
+    };
+    for _ in 0..3 {
+        match std::fs::hard_link(mine, path) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            // A file system without hard links: create the lock directly.
+            Err(_) => return create(path, me),
+        }
+        match holder(path) {
+            Some(pid) if pid != me && alive(pid) => return Err(busy(pid)),
+            seen => {
+                let aside = dir.join(format!("{LOCK}.stale.{me}"));
+                if std::fs::rename(path, &aside).is_err() {
+                    continue; // another process moved it first
                 }
+                let now = holder(&aside);
+                if now != seen && now.is_some_and(|pid| pid != me && alive(pid)) {
+                    // A live lock replaced the stale one between the two reads: put it back.
+                    let _ = std::fs::hard_link(&aside, path);
+                    let _ = std::fs::remove_file(&aside);
+                    return Err(busy(now.unwrap_or_default()));
+                }
+                let _ = std::fs::remove_file(&aside);
             }
-            Err(e) => return Err(io(&path)(e)),
         }
     }
     Err(Error::Results {
@@ -92,6 +118,17 @@ pub fn lock(dir: &Path) -> Result<OutputLock, Error> {
             "cannot take the lock {LOCK}; remove it if no stdp-flow process is writing here"
         ),
     })
+}
+
+/// The lock taken without a hard link (the file is briefly empty before the pid is written).
+fn create(path: &Path, me: u32) -> Result<(), Error> {
+    use std::io::Write as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(io(path))?;
+    writeln!(f, "{me}").map_err(io(path))
 }
 
 /// A staging folder inside `dir` for one run's files.
@@ -166,5 +203,38 @@ pub fn clean_stale(dir: &Path) {
                 std::fs::remove_file(&p)
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stale lock (a process that is gone, or an unreadable file) is taken over and the lock
+    /// file then names this process; a live holder refuses; no private file is left behind.
+    #[test]
+    fn stale_locks_are_taken_over_and_live_ones_refuse() {
+        let dir = std::env::temp_dir().join(format!("stdp-flow-lock-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let me = std::process::id();
+        for stale in ["4000000000\n", "", "garbage"] {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(LOCK), stale).unwrap();
+            let held = lock(&dir).unwrap();
+            let text = std::fs::read_to_string(dir.join(LOCK)).unwrap();
+            assert_eq!(text.trim(), me.to_string());
+            drop(held);
+            let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+            assert!(left.is_empty(), "{stale:?}: {left:?}");
+        }
+        // pid 1 (init) is always alive on Linux.
+        if cfg!(target_os = "linux") {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(LOCK), "1\n").unwrap();
+            let e = lock(&dir).unwrap_err().to_string();
+            assert!(e.contains("pid 1"), "{e}");
+            assert_eq!(std::fs::read_to_string(dir.join(LOCK)).unwrap(), "1\n");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -23,8 +23,8 @@ pub fn normal_quantile(p: f64) -> f64 {
 }
 
 /// The p-quantile of Student's t with `df` degrees of freedom. Above 1e4 degrees of freedom the
-/// normal quantile is used (it differs by < 1e-4 relative there, and statrs' t inversion loses
-/// accuracy).
+/// normal quantile is used (it differs by about (z^2 + 1) / (4 df) relative, 1.2e-4 at the 0.975
+/// quantile and 1e4 degrees of freedom and less above, and statrs' t inversion loses accuracy).
 pub fn t_quantile(df: f64, p: f64) -> f64 {
     if df > 1e4 {
         return normal_quantile(p);

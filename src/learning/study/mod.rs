@@ -19,7 +19,7 @@ pub use summary::{
 use super::Rule;
 use super::baseline::fit_logistic;
 use super::model::{LogisticModel, Model, SoftmaxModel};
-use crate::data::{Split, load_csv, split};
+use crate::data::{Split, load_csv_bytes, split};
 use crate::error::{Error, Location};
 use crate::experiment::learning::{LearningExperiment, ModelSpec, RuleName};
 use crate::loss::LANES;
@@ -48,11 +48,7 @@ pub struct Prepared {
 /// Loads and splits the data and builds the model; errors name the file and the fix.
 pub fn prepare(exp: &LearningExperiment) -> Result<Prepared, Error> {
     let d = &exp.data;
-    let data = load_csv(&d.file, &d.label)?;
-    let bytes = std::fs::read(&d.file).map_err(|source| Error::Io {
-        path: d.file.clone(),
-        source,
-    })?;
+    let (data, bytes) = load_csv_bytes(&d.file, &d.label)?;
     let s = split(&data, &d.file, d.test_fraction, d.split_seed, d.standardize).map_err(
         |e| match e {
             Error::InvalidValue {
