@@ -27,14 +27,14 @@ impl fmt::Display for Location {
 pub enum Error {
     /// The file is not valid TOML.
     Syntax {
-        /// Where.
+        /// The file, and the line and column when known.
         at: Location,
         /// The parser's message.
         message: String,
     },
     /// A key that the schema does not know.
     UnknownKey {
-        /// Where.
+        /// The file, and the line and column when known.
         at: Location,
         /// Full key path, e.g. `sweep.trajectoris`.
         key: String,
@@ -54,7 +54,7 @@ pub enum Error {
     },
     /// A value of the wrong type or out of range, or inconsistent with another key.
     InvalidValue {
-        /// Where.
+        /// The file, and the line and column when known.
         at: Location,
         /// Full key path.
         key: String,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Results at one point of the sweep. Field names are a public contract.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Row {
-    /// n.
+    /// n, the number of updates per unit time (per training sample).
     pub n: u64,
     /// Dimension d.
     pub dim: usize,

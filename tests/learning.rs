@@ -96,7 +96,10 @@ fn outputs_and_thread_independence() {
     assert_eq!(runs[5]["loss_evaluations"].as_u64().unwrap(), 801 * train);
     let split = std::fs::read_to_string(a.join("split.csv")).unwrap();
     assert_eq!(split.lines().count(), 1 + 569);
-    // The flow's test accuracy after one epoch is that of a reasonable classifier.
+    // The flow's test accuracy after one epoch is that of a reasonable classifier. Over sample
+    // orders it is about 0.965 with a standard deviation near 0.013 (results/learning-logistic:
+    // 40 orders, 0.966 [0.962, 0.970] after two epochs), so the mean of these 3 replicates lies
+    // about 8 of its standard deviations above 0.9: another seed fails far below 1e-4.
     let flow = &runs[3];
     assert_eq!(flow["rule"], "flow");
     let acc = flow["curve"].as_array().unwrap().last().unwrap()["test_accuracy"]["mean"]

@@ -42,7 +42,7 @@ pub struct PointSpec<'a> {
     pub horizon: f64,
     /// RK4 substeps per grid interval 1/n.
     pub substeps: u32,
-    /// n.
+    /// n, the number of updates per unit time; the point runs n T updates.
     pub n: u64,
     /// Number of trajectories M.
     pub trajectories: u64,

@@ -316,11 +316,11 @@ pub(super) const SCHEMA_KEYS: &[&str] = &[
 /// Smaller sizes for `verify --quick`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Quick {
-    /// n values.
+    /// The values of n of the quick run (`quick.n`).
     pub n: Option<Vec<u64>>,
-    /// Trajectories.
+    /// Trajectories M per point of the quick run.
     pub trajectories: Option<Trajectories>,
-    /// Dimensions.
+    /// The dimensions d of the quick run.
     pub dim: Option<Vec<usize>>,
     /// Grid beta values.
     pub beta: Option<Vec<f64>>,
@@ -339,19 +339,19 @@ pub struct Experiment {
     pub seed: u64,
     /// The loss.
     pub loss: LossSpec,
-    /// theta0.
+    /// The start theta0 = Z_0 of every trajectory and of the reference flow.
     pub theta0: VecSpec,
     /// Scaling rule and constants.
     pub scaling: Scaling,
-    /// Reference flow.
+    /// The reference flow dZ/dt = -kappa grad L(Z): its drift constant, horizon and RK4 steps.
     pub reference: Reference,
-    /// Sweep.
+    /// The points simulated: the values of n and d and the trajectories M at each.
     pub sweep: Sweep,
     /// Phase-diagram grid.
     pub grid: Option<Grid>,
-    /// The claim.
+    /// The claim the run tests, with its tolerance band and expected verdict.
     pub claim: Option<ClaimSpec>,
-    /// Quick sizes.
+    /// The smaller sizes of `--quick` runs.
     pub quick: Option<Quick>,
     /// The file it came from.
     #[serde(skip)]

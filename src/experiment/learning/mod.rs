@@ -175,15 +175,15 @@ pub struct SingleUpdateClaim {
 /// Smaller sizes for `verify --quick`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LearningQuick {
-    /// n values.
+    /// The values of n (updates per sample) of the quick run.
     pub n: Option<Vec<u64>>,
-    /// Replicates.
+    /// Independent STDP (and single-update) runs per rule and n in the quick run.
     pub replicates: Option<u64>,
     /// Replicates of `flow` and `sgd` (none: as many as `replicates`).
     pub reference_replicates: Option<u64>,
-    /// Epochs.
+    /// Passes over the training set of the quick run.
     pub epochs: Option<usize>,
-    /// single_update_n.
+    /// The n whose A_n and loss-evaluation budget single-update uses in the quick run.
     pub single_update_n: Option<u64>,
 }
 
@@ -196,15 +196,15 @@ pub struct LearningExperiment {
     pub title: String,
     /// The seed that fixes every random number but the split's.
     pub seed: u64,
-    /// Data.
+    /// The data file, its label column, the train/test split and standardisation.
     pub data: DataSpec,
-    /// Model.
+    /// The model whose per-sample loss is learnt (logistic regression or the network).
     pub model: ModelSpec,
     /// theta0, the same in every coordinate.
     pub theta0: f64,
     /// Scaling of alpha_n and A_n.
     pub scaling: Scaling,
-    /// Runs.
+    /// The rules, the values of n, epochs, replicates and the observation interval.
     pub learning: LearningSpec,
     /// Distance claim.
     pub distance_claim: Option<DistanceClaim>,

@@ -48,7 +48,20 @@ pub struct Prepared {
 /// Loads and splits the data and builds the model; errors name the file and the fix.
 pub fn prepare(exp: &LearningExperiment) -> Result<Prepared, Error> {
     let d = &exp.data;
-    let (data, bytes) = load_csv_bytes(&d.file, &d.label)?;
+    let (data, bytes) = load_csv_bytes(&d.file, &d.label).map_err(|e| match e {
+        Error::InvalidValue {
+            at,
+            key,
+            problem,
+            expected,
+        } => Error::InvalidValue {
+            at,
+            key,
+            problem: format!("{problem} (the data.file of {})", exp.source.display()),
+            expected,
+        },
+        e => e,
+    })?;
     let s = split(&data, &d.file, d.test_fraction, d.split_seed, d.standardize).map_err(
         |e| match e {
             Error::InvalidValue {

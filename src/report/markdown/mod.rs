@@ -63,7 +63,7 @@ pub struct LearningEntry<'a> {
 }
 
 impl LearningEntry<'_> {
-    /// Pairs of (verdict, expected) for the distance and accuracy claims.
+    /// Pairs of (verdict, expected) for the distance, accuracy and single-update claims.
     fn outcomes(&self) -> Vec<(Option<VerdictKind>, Option<VerdictKind>)> {
         let s = self.summary;
         let mut v = Vec::new();
