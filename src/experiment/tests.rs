@@ -264,38 +264,15 @@ fn constant_claims_count_points_in_their_fit_range() {
     assert!(parse(&(sup.clone() + "fit_from = 316\n"), Path::new("x.toml")).is_ok());
     let m = err(&(sup + "fit_from = 1000\n"));
     assert!(m.contains("sweep.n") && m.contains("has 2 values"), "{m}");
-    let by_dim = r#"
-name = "t"
-seed = 1
-[loss]
-kind = "logistic"
-x = "unit"
-y = 1
-[start]
-theta0 = 0.0
-[scaling]
-rule = "corrected"
-alpha = 1.0
-a = 1.0
-[reference]
-drift = "limit"
-[sweep]
-dim = [2, 4]
-n = [100, 1000]
-trajectories = 10
-[claim]
-kind = "constant"
-metric = "terminal_sq_error"
-against = "dim"
-tolerance = 0.05
-"#;
-    assert!(
-        parse(
-            &(by_dim.to_string() + "fit_from = 4\n"),
-            Path::new("x.toml")
+    let by_dim = GOOD
+        .replace(
+            "kind = \"logcosh\"\ncenter = [1.0, -0.5, 0.25]",
+            "kind = \"logistic\"\nx = \"unit\"\ny = 1",
         )
-        .is_ok()
-    );
-    let m = err(&(by_dim.to_string() + "fit_from = 8\n"));
+        .replace("theta0 = [0.0, 0.0, 0.0]", "theta0 = 0.0")
+        .replace("n = [100, 1000]", "dim = [2, 4]\nn = [100, 1000]")
+        + "[claim]\nkind = \"constant\"\nmetric = \"terminal_sq_error\"\nagainst = \"dim\"\ntolerance = 0.05\n";
+    assert!(parse(&(by_dim.clone() + "fit_from = 4\n"), Path::new("x.toml")).is_ok());
+    let m = err(&(by_dim + "fit_from = 8\n"));
     assert!(m.contains("sweep.dim") && m.contains("has 0 values"), "{m}");
 }
