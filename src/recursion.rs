@@ -18,7 +18,9 @@ use crate::fastmath::{self, ExpKernel};
 use crate::loss::{LANES, Loss, RowLoss};
 #[cfg(test)]
 use crate::rng::Portable;
-use crate::rng::{LaneStep, Xoshiro256pp, XoshiroLanes, symmetric_uniform};
+use crate::rng::{
+    LaneStep, Xoshiro256pp, XoshiroLanes, symmetric_uniform, symmetric_uniform_fused,
+};
 
 /// One trajectory of eq. 3.2, scalar and unbatched: the tests' reference, written independently
 /// of the engine's batches.
@@ -322,11 +324,12 @@ impl LaneBatch {
             .zip(self.e.as_chunks::<LANES>().0)
             .zip(self.prev_e.as_chunks_mut::<LANES>().0.iter_mut())
             .zip(self.x.as_chunks_mut::<LANES>().0.iter_mut())
-            .zip(zl.iter().zip(zr));
-        for (i, ((((th, e), pe), x), (&a, &c))) in rows.enumerate() {
+            .zip(zl.iter().zip(zr))
+            .zip(loss.rows());
+        for (((((th, e), pe), x), (&a, &c)), row) in rows {
             let t: [f64; LANES] = std::array::from_fn(|b| delta[b].mul_add(e[b] - pe[b], th[b]));
             let bits = step.next(&mut rng);
-            let u: [f64; LANES] = std::array::from_fn(|b| symmetric_uniform(bits[b], a_n));
+            let u: [f64; LANES] = std::array::from_fn(|b| symmetric_uniform_fused(bits[b], a_n));
             for b in 0..LANES {
                 dn[b] = (t[b] - a).mul_add(t[b] - a, dn[b]);
                 df[b] = (t[b] - c).mul_add(t[b] - c, df[b]);
@@ -334,7 +337,7 @@ impl LaneBatch {
             *th = t;
             let xv: [f64; LANES] = std::array::from_fn(|b| t[b] + u[b]);
             if L::ROWS {
-                loss.add_row(i, &xv, &mut acc);
+                loss.add_row(row, &xv, &mut acc);
             } else {
                 *x = xv;
             }

@@ -9,7 +9,9 @@ use crate::fastmath::{ExpKernel, exp, exp_taylor};
 use crate::loss::{Known, LANES, RowLoss};
 #[cfg(target_arch = "x86_64")]
 use crate::rng::Avx2Step;
-use crate::rng::{LaneStep, Portable, XoshiroLanes, symmetric_uniform, trajectory_rng};
+use crate::rng::{
+    LaneStep, Portable, XoshiroLanes, symmetric_uniform, symmetric_uniform_fused, trajectory_rng,
+};
 use rayon::prelude::*;
 
 /// What the minimal kernel runs: `trajectories` trajectories of `steps` updates each, streams
@@ -153,10 +155,14 @@ fn start<L: RowLoss>(
     };
     for first_draw in [true, false] {
         let mut acc = [0.0; LANES];
-        for i in 0..d {
+        for (i, row) in (0..d).zip(loss.rows()) {
             let bits = b.rng.next();
             let u: [f64; LANES] = std::array::from_fn(|k| symmetric_uniform(bits[k], p.a_n));
-            loss.add_row(i, &std::array::from_fn(|k| b.theta[i][k] + u[k]), &mut acc);
+            loss.add_row(
+                row,
+                &std::array::from_fn(|k| b.theta[i][k] + u[k]),
+                &mut acc,
+            );
             let e = if first_draw { &mut b.prev_e } else { &mut b.e };
             e[i] = std::array::from_fn(|k| f(-u[k]));
         }
@@ -182,13 +188,14 @@ fn pass<L: RowLoss, G: LaneStep>(
     b.prev_loss = b.next_loss;
     let mut rng = b.rng.clone();
     let mut acc = [0.0; LANES];
-    for (i, ((th, e), pe)) in b.theta.iter_mut().zip(&b.e).zip(&mut b.prev_e).enumerate() {
+    let rows = b.theta.iter_mut().zip(&b.e).zip(&mut b.prev_e);
+    for (((th, e), pe), row) in rows.zip(loss.rows()) {
         let t: [f64; LANES] = std::array::from_fn(|k| delta[k].mul_add(e[k] - pe[k], th[k]));
         let bits = step.next(&mut rng);
-        let u: [f64; LANES] = std::array::from_fn(|k| symmetric_uniform(bits[k], p.a_n));
+        let u: [f64; LANES] = std::array::from_fn(|k| symmetric_uniform_fused(bits[k], p.a_n));
         *th = t;
         let x: [f64; LANES] = std::array::from_fn(|k| t[k] + u[k]);
-        loss.add_row(i, &x, &mut acc);
+        loss.add_row(row, &x, &mut acc);
         *pe = std::array::from_fn(|k| f(-u[k]));
     }
     b.rng = rng;

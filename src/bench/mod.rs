@@ -45,6 +45,14 @@ pub fn workloads(scale: f64) -> Vec<Workload> {
             n: n(20_000.0),
             trajectories: 1024,
         },
+        // Issue 16's size: the workload of `tools/peers` (logistic d = 32, n = 2000, M = 4000),
+        // whose larger A_n needs a longer exp series than n = 20000.
+        Workload {
+            name: "issue size d=32",
+            loss: Box::new(Logistic::new(unit(32), 1.0)),
+            n: n(2_000.0),
+            trajectories: 4000,
+        },
         Workload {
             name: "quadratic d=256",
             loss: Box::new(Quadratic::new(vec![1.0; 256], vec![1.0; 256])),

@@ -423,14 +423,20 @@ fn advance_group_impl<L: RowLoss + ?Sized, G: LaneStep>(
                 }
                 if let Some(kidx) = checkpoint {
                     let th = batch.theta();
+                    let alive: [bool; LANES] =
+                        std::array::from_fn(|b| b < lanes && g.diverged_at[base + b].is_none());
+                    g.path_count[kidx] += alive.iter().filter(|&&a| a).count() as u64;
+                    // Row by row, each coordinate's sum adds the lanes in lane order, as a lane
+                    // by lane loop would: the same bits, with the sum kept in a register.
                     let row = &mut g.path_sum[kidx * d..(kidx + 1) * d];
-                    for b in 0..lanes {
-                        if g.diverged_at[base + b].is_none() {
-                            g.path_count[kidx] += 1;
-                            for i in 0..d {
-                                row[i] += th[i * LANES + b];
-                            }
+                    for (r, col) in row.iter_mut().zip(th.as_chunks::<LANES>().0) {
+                        let mut s = *r;
+                        for b in 0..LANES {
+                            s = if alive[b] { s + col[b] } else { s };
                         }
+                        *r = s;
+                    }
+                    for b in 0..lanes {
                         let global = g.first + (base + b) as u64;
                         if global < SAMPLE_PATHS {
                             let s = &mut g.samples[(global - g.first) as usize]
@@ -462,6 +468,9 @@ fn advance_group_impl<L: RowLoss + ?Sized, G: LaneStep>(
 
 /// Simulates one point. `progress` receives the number of trajectory-updates completed after each
 /// block (from the calling thread).
+///
+/// # Panics
+/// If theta0 and the loss differ in dimension (the readers of experiments refuse that first).
 pub fn run_point(spec: &PointSpec, stream_dim: u64, progress: &dyn Fn(u64)) -> PointOutput {
     run_point_isa(spec, stream_dim, progress, Isa::detect())
 }
@@ -474,6 +483,11 @@ pub(crate) fn run_point_isa(
     isa: Isa,
 ) -> PointOutput {
     let d = spec.theta0.len();
+    assert_eq!(
+        spec.loss.dim(),
+        d,
+        "theta0 and the loss differ in dimension"
+    );
     let m = spec.trajectories;
     let steps = steps_for(spec.n, spec.horizon);
     let ck_steps = checkpoint_steps(steps, spec.checkpoints);

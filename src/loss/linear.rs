@@ -54,8 +54,15 @@ impl Loss for Linear {
 impl super::RowLoss for Linear {
     const ROWS: bool = true;
 
+    type Row = f64;
+
     #[inline(always)]
-    fn add_row(&self, i: usize, x: &[f64; LANES], acc: &mut [f64; LANES]) {
-        super::add_weighted_row(self.g[i], x, acc);
+    fn rows(&self) -> impl Iterator<Item = f64> + '_ {
+        self.g.iter().copied()
+    }
+
+    #[inline(always)]
+    fn add_row(&self, w: f64, x: &[f64; LANES], acc: &mut [f64; LANES]) {
+        super::add_weighted_row(w, x, acc);
     }
 }

@@ -69,10 +69,16 @@ impl Loss for LogCosh {
 impl super::RowLoss for LogCosh {
     const ROWS: bool = true;
 
+    type Row = f64;
+
     #[inline(always)]
-    fn add_row(&self, i: usize, x: &[f64; LANES], acc: &mut [f64; LANES]) {
+    fn rows(&self) -> impl Iterator<Item = f64> + '_ {
+        self.center.iter().copied()
+    }
+
+    #[inline(always)]
+    fn add_row(&self, c: f64, x: &[f64; LANES], acc: &mut [f64; LANES]) {
         use crate::fastmath::{log_cosh_big, log_cosh_small};
-        let c = self.center[i];
         let a: [f64; LANES] = std::array::from_fn(|b| (x[b] - c).abs());
         // The lanes of a batch are usually on the same side of |z| = 1: then one branch of
         // `log_cosh` suffices, with the same bits.
@@ -111,7 +117,7 @@ mod tests {
         let mixed = [0.0, 2.0, 0.5, -3.0, 1.25, 1.2499, f64::NAN, 0.75];
         for x in [small, big, mixed] {
             let mut acc = [0.0; LANES];
-            loss.add_row(0, &x, &mut acc);
+            loss.add_row(0.25, &x, &mut acc);
             for b in 0..LANES {
                 let want = log_cosh(x[b] - 0.25);
                 assert!(

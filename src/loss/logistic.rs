@@ -83,9 +83,16 @@ impl Loss for Logistic {
 impl super::RowLoss for Logistic {
     const ROWS: bool = true;
 
+    type Row = f64;
+
     #[inline(always)]
-    fn add_row(&self, i: usize, x: &[f64; LANES], acc: &mut [f64; LANES]) {
-        super::add_weighted_row(self.x[i], x, acc);
+    fn rows(&self) -> impl Iterator<Item = f64> + '_ {
+        self.x.iter().copied()
+    }
+
+    #[inline(always)]
+    fn add_row(&self, w: f64, x: &[f64; LANES], acc: &mut [f64; LANES]) {
+        super::add_weighted_row(w, x, acc);
     }
 
     #[inline(always)]

@@ -56,9 +56,17 @@ pub(crate) trait RowLoss: Loss {
     /// Whether [`RowLoss::add_row`] and [`RowLoss::finish`] are implemented.
     const ROWS: bool;
 
-    /// Adds coordinate i's terms at `x` (that coordinate of every lane) to `acc`.
+    /// The coefficients of one row (coordinate) of the loss.
+    type Row: Copy;
+
+    /// Every row's coefficients in coordinate order (endless for a loss without rows). The
+    /// kernel walks them beside theta, so that [`RowLoss::add_row`] needs no index (and no
+    /// bounds check, whose branch would part the kernel's loop body).
+    fn rows(&self) -> impl Iterator<Item = Self::Row> + '_;
+
+    /// Adds the terms at `x` (one coordinate of every lane) of the row `row` to `acc`.
     #[inline(always)]
-    fn add_row(&self, _i: usize, _x: &[f64; LANES], _acc: &mut [f64; LANES]) {}
+    fn add_row(&self, _row: Self::Row, _x: &[f64; LANES], _acc: &mut [f64; LANES]) {}
 
     /// The loss of every lane from its accumulated sum.
     #[inline(always)]
@@ -69,6 +77,12 @@ pub(crate) trait RowLoss: Loss {
 
 impl RowLoss for dyn Loss + '_ {
     const ROWS: bool = false;
+    type Row = ();
+
+    #[inline(always)]
+    fn rows(&self) -> impl Iterator<Item = ()> + '_ {
+        std::iter::repeat(())
+    }
 }
 
 /// [`Loss::value_lanes`] of a [`RowLoss`], row by row (the kernel folds the same sums into its
@@ -76,13 +90,13 @@ impl RowLoss for dyn Loss + '_ {
 #[inline(always)]
 pub(crate) fn value_lanes_by_rows<L: RowLoss>(loss: &L, x: &[f64], lanes: usize, out: &mut [f64]) {
     let mut acc = [0.0; LANES];
-    for (i, row) in x[..loss.dim() * LANES]
+    for (x, row) in x[..loss.dim() * LANES]
         .as_chunks::<LANES>()
         .0
         .iter()
-        .enumerate()
+        .zip(loss.rows())
     {
-        loss.add_row(i, row, &mut acc);
+        loss.add_row(row, x, &mut acc);
     }
     out[..lanes].copy_from_slice(&loss.finish(&acc)[..lanes]);
 }

@@ -73,9 +73,19 @@ impl Loss for Quadratic {
 impl super::RowLoss for Quadratic {
     const ROWS: bool = true;
 
+    /// (c_i, h_i).
+    type Row = (f64, f64);
+
     #[inline(always)]
-    fn add_row(&self, i: usize, x: &[f64; LANES], acc: &mut [f64; LANES]) {
-        let (c, h) = (self.center[i], self.curvature[i]);
+    fn rows(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.center
+            .iter()
+            .copied()
+            .zip(self.curvature.iter().copied())
+    }
+
+    #[inline(always)]
+    fn add_row(&self, (c, h): (f64, f64), x: &[f64; LANES], acc: &mut [f64; LANES]) {
         for b in 0..LANES {
             let z = x[b] - c;
             acc[b] += 0.5 * h * z * z;
