@@ -429,12 +429,15 @@ fn advance_group_impl<L: RowLoss + ?Sized, G: LaneStep>(
                     // Row by row, each coordinate's sum adds the lanes in lane order, as a lane
                     // by lane loop would: the same bits, with the sum kept in a register.
                     let row = &mut g.path_sum[kidx * d..(kidx + 1) * d];
-                    for (r, col) in row.iter_mut().zip(th.as_chunks::<LANES>().0) {
-                        let mut s = *r;
-                        for b in 0..LANES {
-                            s = if alive[b] { s + col[b] } else { s };
+                    let cols = th.as_chunks::<LANES>().0;
+                    if alive == [true; LANES] {
+                        for (r, col) in row.iter_mut().zip(cols) {
+                            *r = col.iter().fold(*r, |s, &v| s + v);
                         }
-                        *r = s;
+                    } else {
+                        for (r, col) in row.iter_mut().zip(cols) {
+                            *r = (0..LANES).fold(*r, |s, b| if alive[b] { s + col[b] } else { s });
+                        }
                     }
                     for b in 0..lanes {
                         let global = g.first + (base + b) as u64;
