@@ -265,6 +265,7 @@ fn three_shards_merge_to_the_unsharded_run() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{err}");
         assert!(err.contains(needle), "expected `{needle}` in: {err}");
+        assert!(err.contains("\n  fix: "), "no fix line in: {err}");
         assert!(!out.exists(), "a refused merge wrote output");
     };
     refused(&[s(&part(0)), s(&part(1))], "missing");
