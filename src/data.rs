@@ -488,78 +488,81 @@ mod tests {
         }
     }
 
+    /// Malformed files: a name, the text, the label column, the key to blame, a text of the
+    /// error, and the position it names.
+    const MALFORMED: [(&str, &str, &str, &str, &str, &str); 9] = [
+        (
+            "ragged",
+            "a,b,y\n1,2,A\n3,B\n",
+            "y",
+            FILE,
+            "2 fields",
+            ":3:1",
+        ),
+        (
+            "nonnumeric",
+            "a,b,y\n1,2,A\n3,zz,B\n",
+            "y",
+            FILE,
+            "column \"b\"",
+            ":3:3",
+        ),
+        (
+            "missing",
+            "a,b,y\n1,2,A\n3,4,\n",
+            "y",
+            LABEL,
+            "label (column \"y\") is missing",
+            ":3:5",
+        ),
+        (
+            "nolabel",
+            "a,b,lbl\n1,2,A\n",
+            "label",
+            LABEL,
+            "did you mean \"lbl\"",
+            ":1:1",
+        ),
+        (
+            "oneclass",
+            "a,y\n1,A\n2,A\n",
+            "y",
+            LABEL,
+            "at least two classes",
+            "",
+        ),
+        ("empty", "", "y", FILE, "empty", ""),
+        (
+            "dup",
+            "a,a,y\n1,5,A\n",
+            "y",
+            FILE,
+            "both named \"a\"",
+            ":1:1",
+        ),
+        (
+            "quote",
+            "a,b,y\n1,\"5,A\n",
+            "y",
+            FILE,
+            "never closed",
+            ":2:3",
+        ),
+        (
+            "nofeature",
+            "y\nA\nB\n",
+            "y",
+            FILE,
+            "no feature columns",
+            ":1:1",
+        ),
+    ];
+
     /// Each malformed file is an error of `data.file` or `data.label` (real keys of the
     /// experiment file) at the CSV file's line and column, with a fix.
     #[test]
     fn errors_name_file_line_column_and_fix() {
-        let cases = [
-            (
-                "ragged",
-                "a,b,y\n1,2,A\n3,B\n",
-                "y",
-                FILE,
-                "2 fields",
-                ":3:1",
-            ),
-            (
-                "nonnumeric",
-                "a,b,y\n1,2,A\n3,zz,B\n",
-                "y",
-                FILE,
-                "column \"b\"",
-                ":3:3",
-            ),
-            (
-                "missing",
-                "a,b,y\n1,2,A\n3,4,\n",
-                "y",
-                LABEL,
-                "label (column \"y\") is missing",
-                ":3:5",
-            ),
-            (
-                "nolabel",
-                "a,b,lbl\n1,2,A\n",
-                "label",
-                LABEL,
-                "did you mean \"lbl\"",
-                ":1:1",
-            ),
-            (
-                "oneclass",
-                "a,y\n1,A\n2,A\n",
-                "y",
-                LABEL,
-                "at least two classes",
-                "",
-            ),
-            ("empty", "", "y", FILE, "empty", ""),
-            (
-                "dup",
-                "a,a,y\n1,5,A\n",
-                "y",
-                FILE,
-                "both named \"a\"",
-                ":1:1",
-            ),
-            (
-                "quote",
-                "a,b,y\n1,\"5,A\n",
-                "y",
-                FILE,
-                "never closed",
-                ":2:3",
-            ),
-            (
-                "nofeature",
-                "y\nA\nB\n",
-                "y",
-                FILE,
-                "no feature columns",
-                ":1:1",
-            ),
-        ];
-        for (name, text, label, key, needle, pos) in cases {
+        for (name, text, label, key, needle, pos) in MALFORMED {
             let p = write(name, text);
             let (k, e) = key_and_text(load_csv(&p, label).unwrap_err());
             assert_eq!(k, key, "{name}: {e}");
