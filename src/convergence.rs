@@ -5,7 +5,8 @@
 use crate::claims::{ClaimKind, ClaimSpec};
 use crate::error::{Error, Location};
 use crate::experiment::{
-    DriftChoice, Experiment, LossFactory, LossSpec, Reference, Sweep, VecSpec,
+    AGAINST_N_FIX, DRIFT_LIMIT_FIX, DriftChoice, Experiment, GRID_FIX, IN_FIT_RANGE, LossFactory,
+    LossSpec, NOISE_FIX, Reference, Sweep, VecSpec,
 };
 use crate::loss::Loss;
 use crate::results::Summary;
@@ -13,6 +14,9 @@ use crate::run::{RunOptions, Silent, run};
 use crate::scaling::Scaling;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// Where a study built in code comes from, in place of a file.
+const SOURCE: &str = "(ConvergenceStudy)";
 
 /// A convergence study built in code (argmin-style: configure, then `run`).
 ///
@@ -76,7 +80,7 @@ impl ConvergenceStudy {
             grid: None,
             claim: None,
             quick: None,
-            source: PathBuf::from("(ConvergenceStudy)"),
+            source: PathBuf::from(SOURCE),
             source_text: String::new(),
         };
         Self {
@@ -178,16 +182,36 @@ impl ConvergenceStudy {
         Ok(run(&self.exp, &opts, &Silent))
     }
 
+    /// Checks the builder's own settings, then the checks shared with experiment files; every
+    /// error names the builder method to call differently.
     fn validate(&self) -> Result<(), Error> {
+        self.check_settings()?;
         let e = &self.exp;
-        let bad = |key: &str, problem: String, expected: &str| Error::InvalidValue {
-            at: Location {
-                file: e.source.clone(),
-                line_col: None,
-            },
-            key: format!("ConvergenceStudy::{key}"),
-            problem,
-            expected: expected.to_string(),
+        let constant = e.claim.as_ref().filter(|c| c.kind == ClaimKind::Constant);
+        let claim_problem = constant.and_then(|c| {
+            crate::experiment::constant_claim_problem(
+                &e.scaling,
+                e.grid.is_some(),
+                c.metric,
+                c.against,
+            )
+            .map(|(key, problem, fix)| (key.to_string(), problem, fix))
+        });
+        // The drift limit's check comes before the derived constants' (kappa needs it).
+        let shared = claim_problem
+            .or_else(|| e.size_problem(false))
+            .or_else(|| e.derived_problem());
+        match shared {
+            Some((key, problem, fix)) => Err(builder_error(&key, problem, &fix)),
+            None => Ok(()),
+        }
+    }
+
+    /// The settings only the builder can get wrong, or that it checks before the shared checks.
+    fn check_settings(&self) -> Result<(), Error> {
+        let e = &self.exp;
+        let bad = |method: &str, problem: String, fix: &str| {
+            invalid(format!("ConvergenceStudy::{method}"), problem, fix)
         };
         if !self.dim_given {
             return Err(bad(
@@ -230,24 +254,114 @@ impl ConvergenceStudy {
         if !HORIZON.contains(h) {
             return Err(bad("horizon", format!("is {h}"), &HORIZON.number()));
         }
-        if let Some(c) = &e.claim
-            && c.kind == ClaimKind::Constant
-            && let Some((key, problem, fix)) = crate::experiment::constant_claim_problem(
-                &e.scaling,
-                e.grid.is_some(),
-                c.metric,
-                c.against,
-            )
-        {
-            return Err(bad(key, problem, &fix));
-        }
-        if let Some((key, problem, fix)) = e.size_problem(false) {
-            return Err(bad(&key, problem, &fix));
-        }
-        // After the drift limit's check (kappa needs it).
-        if let Some((key, problem, fix)) = e.derived_problem() {
-            return Err(bad(&key, problem, &fix));
-        }
         Ok(())
+    }
+}
+
+/// An invalid setting of a study built in code.
+fn invalid(key: String, problem: String, expected: &str) -> Error {
+    Error::InvalidValue {
+        at: Location {
+            file: PathBuf::from(SOURCE),
+            line_col: None,
+        },
+        key,
+        problem,
+        expected: expected.to_string(),
+    }
+}
+
+/// The builder method that sets what the experiment key `key` holds, if there is one.
+fn builder_method(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "sweep.n" => "n",
+        "sweep.dim" => "dims",
+        "reference.horizon" => "horizon",
+        "reference.drift" => "drift",
+        "seed" => "seed",
+        "title" => "title",
+        "theta0" => "theta0",
+        k if k.starts_with("sweep.trajectories") => "trajectories",
+        k if k.starts_with("scaling.") => "scaling",
+        k if k.starts_with("claim.") => "claim",
+        _ => return None,
+    })
+}
+
+/// The shared checks' fixes in the file's syntax, and the same fixes as builder calls.
+const BUILDER_FIXES: [(&str, &str); 5] = [
+    (
+        DRIFT_LIMIT_FIX,
+        ".drift(DriftChoice::Exact), .drift(DriftChoice::Paper) or .drift(DriftChoice::Value(kappa)); or a .scaling(..) on the line beta + 2 gamma = 1, such as Scaling::corrected(alpha, a)",
+    ),
+    (IN_FIT_RANGE, "inside the ClaimSpec's fit_from..fit_to"),
+    (GRID_FIX, "a slope claim (ClaimSpec::slope)"),
+    (
+        AGAINST_N_FIX,
+        "a claim against n (a ClaimSpec without .against_dim())",
+    ),
+    (
+        NOISE_FIX,
+        ".scaling(Scaling::corrected(alpha, a)), or .scaling(Scaling::power(alpha, a, beta, gamma)) with beta + 2 gamma = 1 and gamma > 1/4; or a slope claim (ClaimSpec::slope)",
+    ),
+];
+
+/// The error of a shared check that blames the experiment key `key`, restated for the builder:
+/// the key becomes the builder method, the fix builder calls.
+fn builder_error(key: &str, problem: String, fix: &str) -> Error {
+    let fix = BUILDER_FIXES
+        .iter()
+        .fold(fix.to_string(), |f, (file, builder)| {
+            f.replace(file, builder)
+        });
+    match builder_method(key) {
+        Some(method) => invalid(format!("ConvergenceStudy::{method}"), problem, &fix),
+        // A setting no builder method reaches: named by its experiment key.
+        None => invalid(
+            "ConvergenceStudy".into(),
+            format!("`{key}` {problem}"),
+            &fix,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every key the shared checks blame for a file's own sizes names a builder method, and
+    /// every fix in the file's syntax has a builder restatement.
+    #[test]
+    fn shared_keys_and_fixes_have_builder_terms() {
+        let keys = [
+            ("sweep.n", "n"),
+            ("sweep.dim", "dims"),
+            ("sweep.trajectories.times_dim", "trajectories"),
+            ("reference.drift", "drift"),
+            ("reference.horizon", "horizon"),
+            ("scaling.alpha", "scaling"),
+            ("scaling.a", "scaling"),
+            ("claim.kind", "claim"),
+            ("claim.against", "claim"),
+        ];
+        for (key, method) in keys {
+            assert_eq!(builder_method(key), Some(method), "{key}");
+        }
+        for (file, builder) in BUILDER_FIXES {
+            let Error::InvalidValue { key, expected, .. } =
+                builder_error("claim.kind", "x".into(), file)
+            else {
+                panic!("not an invalid value");
+            };
+            assert_eq!(
+                (key.as_str(), expected.as_str()),
+                ("ConvergenceStudy::claim", builder)
+            );
+        }
+        let e = builder_error("quick.gamma", "is 2".into(), "y").to_string();
+        assert!(
+            e.contains("key `ConvergenceStudy`: `quick.gamma` is 2"),
+            "{e}"
+        );
     }
 }

@@ -76,6 +76,12 @@ pub struct Split {
     pub test_rows: Vec<usize>,
 }
 
+/// The experiment key of the data file: every problem of the file's content is blamed on it.
+const FILE: &str = "data.file";
+/// The experiment key of the label column's name.
+const LABEL: &str = "data.label";
+
+/// An error at `file` (the CSV file), blamed on the experiment key `key`.
 fn bad(
     file: &Path,
     line: Option<(usize, usize)>,
@@ -149,9 +155,9 @@ pub fn load_csv_bytes(path: &Path, label: &str) -> Result<(Dataset, Vec<u8>), Er
         bad(
             path,
             None,
-            "(file)",
+            FILE,
             format!("cannot read it: {e}"),
-            "a readable CSV file",
+            "the path of a readable UTF-8 CSV file, relative to the experiment file",
         )
     };
     let bytes = std::fs::read(path).map_err(|e| unreadable(&e))?;
@@ -169,9 +175,9 @@ fn parse_csv(path: &Path, text: &str, label: &str) -> Result<Dataset, Error> {
         bad(
             path,
             None,
-            "(header)",
+            FILE,
             "the file is empty".into(),
-            "a header row naming the columns",
+            "a CSV file with a header row naming the columns, then one row per sample",
         )
     })?;
     for (ln, line) in text.lines().enumerate() {
@@ -179,7 +185,7 @@ fn parse_csv(path: &Path, text: &str, label: &str) -> Result<Dataset, Error> {
             return Err(bad(
                 path,
                 Some((ln + 1, col)),
-                "(quotes)",
+                FILE,
                 "this quote is never closed on its line".into(),
                 "a closing quote (fields with a comma are written \"a,b\"; a quote inside one as \"\")",
             ));
@@ -198,9 +204,12 @@ fn parse_csv(path: &Path, text: &str, label: &str) -> Result<Dataset, Error> {
         return Err(bad(
             path,
             None,
-            label,
-            format!("has {} distinct value(s)", classes.len()),
-            "at least two classes",
+            LABEL,
+            format!(
+                "the label column \"{label}\" has {} distinct value(s)",
+                classes.len()
+            ),
+            "a label column with at least two classes (check that data.label names it)",
         ));
     }
     let y = labels
@@ -230,9 +239,9 @@ fn read_header(path: &Path, head: &str, label: &str) -> Result<(Vec<String>, usi
             return Err(bad(
                 path,
                 Some((1, 1)),
-                "(header)",
+                FILE,
                 format!("columns {} and {} are both named \"{h}\"", j + 1, i + 1),
-                "distinct column names",
+                "distinct column names in the header row",
             ));
         }
     }
@@ -244,7 +253,7 @@ fn read_header(path: &Path, head: &str, label: &str) -> Result<(Vec<String>, usi
         return Err(bad(
             path,
             Some((1, 1)),
-            "label",
+            LABEL,
             format!("no column is named \"{label}\"{hint}"),
             "the name of the label column as written in the header",
         ));
@@ -253,8 +262,8 @@ fn read_header(path: &Path, head: &str, label: &str) -> Result<(Vec<String>, usi
         return Err(bad(
             path,
             Some((1, 1)),
-            "(header)",
-            "there are no feature columns".into(),
+            FILE,
+            format!("there are no feature columns besides the label \"{label}\""),
             "at least one numeric column besides the label",
         ));
     }
@@ -275,7 +284,7 @@ fn read_row(
         return Err(bad(
             path,
             Some((ln, 1)),
-            "(row)",
+            FILE,
             format!(
                 "the row has {} fields but the header has {}",
                 f.len(),
@@ -290,8 +299,8 @@ fn read_row(
                 return Err(bad(
                     path,
                     Some((ln, *col)),
-                    &header[li],
-                    "the label is missing".into(),
+                    LABEL,
+                    format!("the label (column \"{}\") is missing", header[li]),
                     "a label in every row",
                 ));
             }
@@ -306,9 +315,9 @@ fn read_row(
                 bad(
                     path,
                     Some((ln, *col)),
-                    &header[i],
-                    format!("\"{v}\" is not a finite number"),
-                    "a number in every feature cell",
+                    FILE,
+                    format!("column \"{}\": \"{v}\" is not a finite number", header[i]),
+                    "a number in every feature cell (if this column holds the classes, name it in data.label)",
                 )
             })?;
         x.push(num);
@@ -332,7 +341,7 @@ pub fn split(
         return Err(bad(
             source,
             None,
-            "test_fraction",
+            "data.test_fraction",
             format!("{test_fraction} leaves {n_test} test rows of {n}"),
             "a fraction in (0, 1) that leaves at least one row in each part",
         ));
@@ -349,12 +358,12 @@ pub fn split(
         return Err(bad(
             source,
             None,
-            "(rows)",
+            FILE,
             format!(
                 "has {n} data rows, so the training part has {}: too few to standardise",
                 train.len()
             ),
-            "at least two training rows (more data rows, or a smaller test_fraction)",
+            "at least two training rows: more data rows, a smaller data.test_fraction, or data.standardize = false",
         ));
     }
     let standardization = if standardize {
@@ -399,18 +408,22 @@ fn feature_stats(
             return Err(bad(
                 source,
                 None,
-                name,
-                "has values too large for their mean and spread to be computed in f64".into(),
-                "values below about 1e150 in magnitude (rescale the column), or standardize = false",
+                FILE,
+                format!(
+                    "column \"{name}\" has values too large for their mean and spread to be computed in f64"
+                ),
+                "values below about 1e150 in magnitude (rescale the column), or data.standardize = false",
             ));
         }
         if sd <= 1e-12 * mean.abs().max(1.0) {
             return Err(bad(
                 source,
                 None,
-                name,
-                "is constant on the training rows, so it cannot be standardised".into(),
-                "a varying feature: drop the column, or set standardize = false",
+                FILE,
+                format!(
+                    "column \"{name}\" is constant on the training rows, so it cannot be standardised"
+                ),
+                "a varying feature: drop the column, or set data.standardize = false",
             ));
         }
         stats.push((mean, sd));
@@ -466,66 +479,131 @@ mod tests {
         assert_eq!(f, vec!["1.5", "a,b", r#"say "hi""#]);
     }
 
+    /// The error's experiment key and its text.
+    fn key_and_text(e: Error) -> (String, String) {
+        let text = e.to_string();
+        match e {
+            Error::InvalidValue { key, .. } => (key, text),
+            other => panic!("not an invalid value: {other}"),
+        }
+    }
+
+    /// Malformed files: a name, the text, the label column, the key to blame, a text of the
+    /// error, and the position it names.
+    const MALFORMED: [(&str, &str, &str, &str, &str, &str); 9] = [
+        (
+            "ragged",
+            "a,b,y\n1,2,A\n3,B\n",
+            "y",
+            FILE,
+            "2 fields",
+            ":3:1",
+        ),
+        (
+            "nonnumeric",
+            "a,b,y\n1,2,A\n3,zz,B\n",
+            "y",
+            FILE,
+            "column \"b\"",
+            ":3:3",
+        ),
+        (
+            "missing",
+            "a,b,y\n1,2,A\n3,4,\n",
+            "y",
+            LABEL,
+            "label (column \"y\") is missing",
+            ":3:5",
+        ),
+        (
+            "nolabel",
+            "a,b,lbl\n1,2,A\n",
+            "label",
+            LABEL,
+            "did you mean \"lbl\"",
+            ":1:1",
+        ),
+        (
+            "oneclass",
+            "a,y\n1,A\n2,A\n",
+            "y",
+            LABEL,
+            "at least two classes",
+            "",
+        ),
+        ("empty", "", "y", FILE, "empty", ""),
+        (
+            "dup",
+            "a,a,y\n1,5,A\n",
+            "y",
+            FILE,
+            "both named \"a\"",
+            ":1:1",
+        ),
+        (
+            "quote",
+            "a,b,y\n1,\"5,A\n",
+            "y",
+            FILE,
+            "never closed",
+            ":2:3",
+        ),
+        (
+            "nofeature",
+            "y\nA\nB\n",
+            "y",
+            FILE,
+            "no feature columns",
+            ":1:1",
+        ),
+    ];
+
+    /// Each malformed file is an error of `data.file` or `data.label` (real keys of the
+    /// experiment file) at the CSV file's line and column, with a fix.
     #[test]
     fn errors_name_file_line_column_and_fix() {
-        let cases = [
-            ("ragged", "a,b,y\n1,2,A\n3,B\n", "y", "2 fields", "3:1"),
-            ("nonnumeric", "a,b,y\n1,2,A\n3,zz,B\n", "y", "`b`", "3:3"),
-            (
-                "missing",
-                "a,b,y\n1,2,A\n3,4,\n",
-                "y",
-                "label is missing",
-                "3:5",
-            ),
-            (
-                "nolabel",
-                "a,b,lbl\n1,2,A\n",
-                "label",
-                "did you mean \"lbl\"",
-                "1:1",
-            ),
-            (
-                "oneclass",
-                "a,y\n1,A\n2,A\n",
-                "y",
-                "at least two classes",
-                "",
-            ),
-            ("empty", "", "y", "empty", ""),
-        ];
-        for (name, text, label, needle, pos) in cases {
+        for (name, text, label, key, needle, pos) in MALFORMED {
             let p = write(name, text);
-            let e = load_csv(&p, label).unwrap_err().to_string();
+            let (k, e) = key_and_text(load_csv(&p, label).unwrap_err());
+            assert_eq!(k, key, "{name}: {e}");
             assert!(
-                e.contains(needle) && e.contains(pos) && e.contains("fix:"),
+                e.contains(needle) && e.contains(&format!("{name}.csv{pos}")) && e.contains("fix:"),
                 "{name}: {e}"
             );
             let _ = std::fs::remove_file(p);
         }
-        let p = write("dup", "a,a,y\n1,5,A\n");
-        let e = load_csv(&p, "y").unwrap_err().to_string();
-        assert!(e.contains("both named \"a\""), "{e}");
-        let p = write("quote", "a,b,y\n1,\"5,A\n");
-        let e = load_csv(&p, "y").unwrap_err().to_string();
-        assert!(e.contains("never closed") && e.contains(":2:3"), "{e}");
+        let (k, e) = key_and_text(load_csv(Path::new("/nonexistent/x.csv"), "y").unwrap_err());
+        assert!(k == FILE && e.contains("cannot read it"), "{e}");
+    }
+
+    /// A split that cannot be standardised is an error of `data.file` naming the column.
+    #[test]
+    fn standardisation_errors_name_the_column_and_fix() {
         let p = write("two", "a,b,y\n1,5,A\n2,6,B\n");
         let d = load_csv(&p, "y").unwrap();
-        let e = split(&d, &p, 0.25, 1, true).unwrap_err().to_string();
-        assert!(e.contains("too few to standardise"), "{e}");
+        let (k, e) = key_and_text(split(&d, &p, 0.25, 1, true).unwrap_err());
+        assert!(k == FILE && e.contains("too few to standardise"), "{e}");
         let p = write(
             "huge",
             "a,b,y\n1,1e308,A\n2,1.7e308,B\n3,-1e308,A\n4,1.5e308,B\n",
         );
         let d = load_csv(&p, "y").unwrap();
-        let e = split(&d, &p, 0.25, 1, true).unwrap_err().to_string();
-        assert!(e.contains("too large"), "{e}");
+        let (k, e) = key_and_text(split(&d, &p, 0.25, 1, true).unwrap_err());
+        assert!(
+            k == FILE && e.contains("column \"b\"") && e.contains("too large"),
+            "{e}"
+        );
         let p = write("constant", "a,b,y\n1,5,A\n2,5,B\n3,5,A\n4,5,B\n");
         let d = load_csv(&p, "y").unwrap();
-        let e = split(&d, &p, 0.25, 1, true).unwrap_err().to_string();
-        assert!(e.contains("`b`") && e.contains("constant"), "{e}");
+        let (k, e) = key_and_text(split(&d, &p, 0.25, 1, true).unwrap_err());
+        assert!(
+            k == FILE && e.contains("column \"b\"") && e.contains("constant"),
+            "{e}"
+        );
+        assert!(e.contains("data.standardize = false"), "{e}");
         assert!(split(&d, &p, 0.25, 1, false).is_ok());
-        assert!(split(&d, &p, 1.5, 1, false).is_err());
+        let (k, _) = key_and_text(split(&d, &p, 1.5, 1, false).unwrap_err());
+        assert_eq!(k, "data.test_fraction");
         let _ = std::fs::remove_file(p);
     }
 }

@@ -79,8 +79,10 @@ pub enum Error {
     Results {
         /// The path.
         path: PathBuf,
-        /// What is wrong and what to do.
-        message: String,
+        /// What is wrong.
+        problem: String,
+        /// How to fix it.
+        fix: String,
     },
     /// The machine could not provide what a run needs (threads, for example).
     Resource {
@@ -152,7 +154,9 @@ impl fmt::Display for Error {
             Error::Io { path, source } => {
                 write!(f, "{}: {source}\n  fix: {}", path.display(), io_fix(source))
             }
-            Error::Results { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::Results { path, problem, fix } => {
+                write!(f, "{}: {problem}\n  fix: {fix}", path.display())
+            }
             Error::Resource { what, fix } => write!(f, "{what}\n  fix: {fix}"),
             Error::Stopped { points } => {
                 write!(
@@ -225,5 +229,19 @@ mod tests {
             Some("trajectories")
         );
         assert_eq!(closest("zzzzzz", &["n", "trajectories"]), None);
+    }
+
+    #[test]
+    fn results_errors_print_the_problem_then_the_fix() {
+        let e = Error::Results {
+            path: PathBuf::from("out/summary.json"),
+            problem: "is not a summary".into(),
+            fix: "regenerate it".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "out/summary.json: is not a summary\n  fix: regenerate it"
+        );
+        assert!(e.is_invalid_input());
     }
 }

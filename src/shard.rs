@@ -188,11 +188,40 @@ pub fn run_shard(
     file
 }
 
-fn refuse(path: &Path, message: String) -> Error {
+fn refuse(path: &Path, problem: String, fix: String) -> Error {
     Error::Results {
         path: path.to_path_buf(),
-        message,
+        problem,
+        fix,
     }
+}
+
+/// What to give `merge`.
+const GIVE_SHARDS: &str = "give the files shard-I-of-N.json written by `stdp-flow run EXPERIMENT --shard I/N`, one for each I = 0..N-1";
+
+/// The command that writes shard `shard` ("i/N") of the run `f` belongs to again.
+fn rerun(f: &ShardFile, shard: &str) -> String {
+    let o = &f.overrides;
+    let mut cmd = format!("stdp-flow run {}", f.experiment_path.display());
+    if o.quick {
+        cmd.push_str(" --quick");
+    }
+    if let Some(m) = o.trajectories {
+        cmd.push_str(&format!(" --trajectories {m}"));
+    }
+    if let Some(s) = o.seed {
+        cmd.push_str(&format!(" --seed {s}"));
+    }
+    format!("`{cmd} --shard {shard}`")
+}
+
+/// The fix for a shard file that is damaged or edited: write it again and merge again.
+fn rewrite(f: &ShardFile) -> String {
+    let (i, n) = f.shard;
+    format!(
+        "write that shard again with {} and merge again",
+        rerun(f, &format!("{i}/{n}"))
+    )
 }
 
 /// Reads a shard file.
@@ -203,33 +232,41 @@ pub fn read_shard(path: &Path) -> Result<ShardFile, Error> {
         return Err(refuse(
             path,
             format!(
-                "is {} bytes, above the limit of {MAX_SHARD_BYTES} for a shard file; give the files written by `run --shard`",
+                "is {} bytes, above the limit of {MAX_SHARD_BYTES} for a shard file",
                 meta.len()
             ),
+            GIVE_SHARDS.into(),
         ));
     }
     let text = std::fs::read_to_string(path).map_err(|e| {
         refuse(
             path,
-            format!("cannot read it ({e}); give the shard files written by `run --shard`"),
+            format!("cannot read it ({e})"),
+            format!("check the path; {GIVE_SHARDS}"),
         )
     })?;
     let f: ShardFile = serde_json::from_str(&text).map_err(|e| {
         refuse(
             path,
-            format!("not a stdp-flow shard file ({e}); give files written by `run --shard`"),
+            format!("not a stdp-flow shard file ({e})"),
+            GIVE_SHARDS.into(),
         )
     })?;
     if f.kind != SHARD_KIND {
         return Err(refuse(
             path,
-            format!("kind is \"{}\", not \"{SHARD_KIND}\"", f.kind),
+            format!(
+                "kind is \"{}\", not \"{SHARD_KIND}\": it is not a shard file",
+                f.kind
+            ),
+            format!("leave it out; {GIVE_SHARDS}"),
         ));
     }
     if f.checksum != f.content_hash() {
         return Err(refuse(
             path,
-            "its content does not match its checksum; the file is damaged or edited: rerun that shard".into(),
+            "its content does not match its checksum: the file is damaged or edited".into(),
+            rewrite(&f),
         ));
     }
     Ok(f)
@@ -239,7 +276,11 @@ pub fn read_shard(path: &Path) -> Result<ShardFile, Error> {
 /// by name, so that a foreign shard given first does not make the others look foreign.
 fn majority(parts: &[(PathBuf, ShardFile)]) -> Result<(&PathBuf, &ShardFile), Error> {
     if parts.is_empty() {
-        return Err(refuse(Path::new("merge"), "no shard files given".into()));
+        return Err(refuse(
+            Path::new("merge"),
+            "no shard files given".into(),
+            GIVE_SHARDS.into(),
+        ));
     }
     let count = |key: &str| parts.iter().filter(|(_, f)| f.resume_key == key).count();
     let (best_path, best) = parts
@@ -255,27 +296,36 @@ fn majority(parts: &[(PathBuf, ShardFile)]) -> Result<(&PathBuf, &ShardFile), Er
         return Ok((best_path, best));
     };
     let tie = count(&f.resume_key) == count(&best.resume_key);
-    let message = if tie {
+    if tie {
+        return Err(refuse(
+            path,
+            format!(
+                "belongs to another run than {} (key {} vs {}), and neither run has more shards here",
+                best_path.display(),
+                f.resume_key,
+                best.resume_key
+            ),
+            format!(
+                "merge the shards of one run only: leave out {} or {}, and the other files of its run",
+                path.display(),
+                best_path.display()
+            ),
+        ));
+    }
+    let names: Vec<String> = foreign
+        .iter()
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    Err(refuse(
+        path,
         format!(
-            "belongs to another run than {} (key {} vs {}), and neither run has more shards here; merge only shards of one run",
-            best_path.display(),
-            f.resume_key,
-            best.resume_key
-        )
-    } else {
-        let names: Vec<String> = foreign
-            .iter()
-            .map(|(p, _)| p.display().to_string())
-            .collect();
-        format!(
-            "belongs to another experiment or code version (key {}) than the other {} shard(s) (key {}); leave out {}",
+            "belongs to another experiment or code version (key {}) than the other {} shard(s) (key {})",
             f.resume_key,
             count(&best.resume_key),
-            best.resume_key,
-            names.join(", ")
-        )
-    };
-    Err(refuse(path, message))
+            best.resume_key
+        ),
+        format!("leave out {}", names.join(", ")),
+    ))
 }
 
 /// Checks that a shard's raw results have the shape the experiment implies at point `p`.
@@ -354,8 +404,10 @@ pub fn merge(
         refuse(
             first_path,
             format!(
-                "holds an experiment that does not read back ({e}); the file is damaged or edited: rerun that shard"
+                "holds an experiment that does not read back ({}): the file is damaged or edited",
+                e.to_string().replace("\n  fix: ", "; ")
             ),
+            rewrite(first),
         )
     };
     let mut exp = parse(&first.experiment_toml, &first.experiment_path).map_err(damaged)?;
@@ -364,18 +416,20 @@ pub fn merge(
         return Err(refuse(
             first_path,
             format!(
-                "was written by stdp-flow {} (commit {}); this is {} (commit {}): merge with the build that ran the shards",
+                "was written by stdp-flow {} (commit {}); this is {} (commit {})",
                 first.version,
                 first.git_commit.as_deref().unwrap_or("unknown"),
                 VERSION,
                 commit_text()
             ),
+            "merge with the build that ran the shards, or run every shard again with this build"
+                .into(),
         ));
     }
-    check_indices(parts, first_path, first.shard.1, fewest_groups(&exp))?;
+    check_indices(parts, (first_path, first), fewest_groups(&exp))?;
     let s = run_points(&exp, opts, &Silent, None, &mut NoCheckpoint, &mut |p| {
         let g = group_count(exp.trajectories(p));
-        point_output(&exp, p, parts, g, first_path)
+        point_output(&exp, p, parts, g, (first_path, first))
     })?;
     Ok((exp, s))
 }
@@ -383,8 +437,7 @@ pub fn merge(
 /// Every shard index is valid, of the same count, given once, and none is missing.
 fn check_indices(
     parts: &[(PathBuf, ShardFile)],
-    first_path: &Path,
-    total: u64,
+    (first_path, first): (&Path, &ShardFile),
     g: u64,
 ) -> Result<(), Error> {
     for (path, f) in parts {
@@ -393,11 +446,16 @@ fn check_indices(
             return Err(refuse(
                 path,
                 format!(
-                    "claims to be shard {i}/{n}, but the experiment's trajectories form {g} groups (valid: i < N <= {g}); the file is damaged or edited: rerun that shard"
+                    "claims to be shard {i}/{n}, but the experiment's trajectories form {g} groups (valid: i < N <= {g}): the file is damaged or edited"
+                ),
+                format!(
+                    "write the shard it should be again with {} (I < N <= {g}) and merge again",
+                    rerun(f, "I/N")
                 ),
             ));
         }
     }
+    let total = first.shard.1;
     let mut seen: Vec<Option<&PathBuf>> = vec![None; total as usize];
     for (path, f) in parts {
         if f.shard.1 != total {
@@ -409,6 +467,10 @@ fn check_indices(
                     f.shard.1,
                     first_path.display()
                 ),
+                format!(
+                    "merge the shards of one split only: every shard-I-of-{total}.json, or every shard-I-of-{}.json",
+                    f.shard.1
+                ),
             ));
         }
         if let Some(other) = seen[f.shard.0 as usize] {
@@ -419,6 +481,7 @@ fn check_indices(
                     f.shard.0,
                     other.display()
                 ),
+                give_once(path, other),
             ));
         }
         seen[f.shard.0 as usize] = Some(path);
@@ -427,7 +490,7 @@ fn check_indices(
         .iter()
         .enumerate()
         .filter(|(_, s)| s.is_none())
-        .map(|(i, _)| format!("{i}/{total}"))
+        .map(|(i, _)| i.to_string())
         .collect();
     if missing.is_empty() {
         return Ok(());
@@ -435,10 +498,28 @@ fn check_indices(
     Err(refuse(
         first_path,
         format!(
-            "shard(s) {} are missing; every shard 0..{total} is needed",
+            "shard(s) I = {} of {total} are missing; every shard 0..{total} is needed",
+            missing.join(", ")
+        ),
+        format!(
+            "add their files to the merge, or write them with {} for I = {}",
+            rerun(first, &format!("I/{total}")),
             missing.join(", ")
         ),
     ))
+}
+
+/// The fix for a shard given twice, as `path` and as `other`.
+fn give_once(path: &Path, other: &Path) -> String {
+    if path == other {
+        format!("give {} once", path.display())
+    } else {
+        format!(
+            "leave out {} or {} (they are the same shard)",
+            path.display(),
+            other.display()
+        )
+    }
 }
 
 /// The output of point `p` from the shares of every part, checked and concatenated in group
@@ -448,56 +529,235 @@ fn point_output(
     p: &Point,
     parts: &[(PathBuf, ShardFile)],
     g: u64,
-    first_path: &Path,
+    first: (&Path, &ShardFile),
 ) -> Result<(PointOutput, f64), Error> {
+    let mut shares = parts
+        .iter()
+        .map(|part| share(exp, p, part, g))
+        .collect::<Result<Vec<_>, Error>>()?;
+    shares.sort_by_key(|(_, _, s)| s.output.groups.0);
+    check_coverage(&shares, p, g, first)?;
+    let seconds: f64 = shares.iter().map(|(_, _, s)| s.seconds).sum();
+    let out = PointOutput::concat(
+        shares
+            .into_iter()
+            .map(|(_, _, s)| s.output.clone())
+            .collect(),
+    );
+    Ok((out, seconds))
+}
+
+/// A part's path and file, with its share of one point.
+type Share<'a> = (&'a PathBuf, &'a ShardFile, &'a ShardPoint);
+
+/// The share of point `p` in one part, checked against the shape the experiment implies.
+fn share<'a>(
+    exp: &Experiment,
+    p: &Point,
+    (path, f): &'a (PathBuf, ShardFile),
+    g: u64,
+) -> Result<Share<'a>, Error> {
     let (beta, gamma) = p.scaling.exponents();
-    let mut shares: Vec<(&PathBuf, &ShardPoint)> = Vec::new();
-    for (path, f) in parts {
-        let sp = f
-            .points
-            .iter()
-            .find(|q| q.n == p.n && q.dim == p.dim && q.beta == beta && q.gamma == gamma)
-            .ok_or_else(|| {
-                refuse(
-                    path,
-                    format!(
-                        "lacks the point d = {}, n = {} (an incomplete shard?)",
-                        p.dim, p.n
-                    ),
-                )
-            })?;
-        check_output(exp, p, &sp.output, g).map_err(|why| {
+    let sp = f
+        .points
+        .iter()
+        .find(|q| q.n == p.n && q.dim == p.dim && q.beta == beta && q.gamma == gamma)
+        .ok_or_else(|| {
             refuse(
                 path,
                 format!(
-                    "point d = {}, n = {}: {why}; the file is truncated or edited: rerun that shard",
+                    "lacks the point d = {}, n = {} (an incomplete shard?)",
                     p.dim, p.n
                 ),
+                rewrite(f),
             )
         })?;
-        shares.push((path, sp));
-    }
-    shares.sort_by_key(|(_, s)| s.output.groups.0);
+    check_output(exp, p, &sp.output, g).map_err(|why| {
+        refuse(
+            path,
+            format!(
+                "point d = {}, n = {}: {why}: the file is truncated or edited",
+                p.dim, p.n
+            ),
+            rewrite(f),
+        )
+    })?;
+    Ok((path, f, sp))
+}
+
+/// The shares, in group order, cover groups 0..g of point `p` once each.
+fn check_coverage(
+    shares: &[Share<'_>],
+    p: &Point,
+    g: u64,
+    (first_path, first): (&Path, &ShardFile),
+) -> Result<(), Error> {
     let mut next = 0;
-    for (path, s) in &shares {
-        if s.output.groups.0 != next {
+    for (path, f, s) in shares {
+        let (a, b) = s.output.groups;
+        if a != next {
             return Err(refuse(
                 path,
                 format!(
-                    "covers groups {:?} of point n = {}, expected to start at {next}",
-                    s.output.groups, p.n
+                    "covers groups {a}..{b} of point n = {}, but the shards before it end at group {next}: the file is damaged or edited",
+                    p.n
                 ),
+                rewrite(f),
             ));
         }
-        next = s.output.groups.1;
+        next = b;
     }
     if next != g {
         return Err(refuse(
             first_path,
-            format!("the shards cover {next} of {g} groups at n = {}", p.n),
+            format!(
+                "the shards cover groups 0..{next} of the {g} at n = {}: a shard is damaged or edited",
+                p.n
+            ),
+            format!(
+                "write the shards again with {} for each I, and merge again",
+                rerun(first, &format!("I/{}", first.shard.1))
+            ),
         ));
     }
-    let seconds: f64 = shares.iter().map(|(_, s)| s.seconds).sum();
-    let out = PointOutput::concat(shares.into_iter().map(|(_, s)| s.output.clone()).collect());
-    Ok((out, seconds))
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXP: &str = r#"name = "shard-unit"
+seed = 5
+[loss]
+kind = "logcosh"
+center = [1.0, -0.5]
+[scaling]
+rule = "corrected"
+alpha = 1.0
+a = 1.0
+[reference]
+drift = "limit"
+[sweep]
+n = [100, 200, 400]
+trajectories = 64
+"#;
+
+    /// The three shards of `EXP`, as `merge` receives them.
+    fn parts() -> Vec<(PathBuf, ShardFile)> {
+        let exp = parse(EXP, Path::new("shard-unit.toml")).unwrap();
+        (0..3)
+            .map(|i| {
+                let f = run_shard(&exp, &Overrides::default(), (i, 3), &Silent);
+                (PathBuf::from(format!("shard-{i}-of-3.json")), f)
+            })
+            .collect()
+    }
+
+    /// A results error whose text names the file, holds `needle` and ends with a fix line.
+    fn assert_refused(e: Error, file: &str, needle: &str) {
+        let text = e.to_string();
+        let Error::Results { path, fix, .. } = e else {
+            panic!("not a results error: {text}");
+        };
+        assert!(path.ends_with(file), "{text}");
+        assert!(text.contains(needle), "`{needle}` not in: {text}");
+        assert!(
+            fix.len() > 10 && text.ends_with(&format!("\n  fix: {fix}")),
+            "{text}"
+        );
+    }
+
+    fn merged(parts: &[(PathBuf, ShardFile)]) -> Error {
+        let opts = RunOptions {
+            threads: 1,
+            quick: false,
+        };
+        merge(parts, &opts).expect_err("refused")
+    }
+
+    /// Every refusal of the parts' set (missing, repeated, foreign, mixed splits) has a fix.
+    #[test]
+    fn refusals_of_the_set_of_parts_name_a_fix() {
+        let p = parts();
+        assert_refused(merged(&[]), "merge", "no shard files");
+        assert_refused(merged(&p[..2]), "shard-1-of-3.json", "are missing");
+        let twice = [p[0].clone(), p[1].clone(), p[1].clone()];
+        assert_refused(merged(&twice), "shard-1-of-3.json", "given twice");
+        let mut other = p.clone();
+        other[0].1.shard = (1, 2);
+        assert_refused(merged(&other), "shard-0-of-3.json", "is shard 1/2");
+        other[0].1.shard = (7, 4);
+        assert_refused(
+            merged(&other),
+            "shard-0-of-3.json",
+            "claims to be shard 7/4",
+        );
+        let mut foreign = p.clone();
+        foreign[0].1.resume_key = "elsewhere".into();
+        assert_refused(merged(&foreign), "shard-0-of-3.json", "leave out");
+        assert_refused(merged(&foreign[..2]), "shard-0-of-3.json", "neither run");
+        for (_, f) in &mut foreign {
+            f.resume_key = "elsewhere".into();
+        }
+        // Of equally many parts per run, the last one given stands for the run.
+        assert_refused(merged(&foreign), "shard-2-of-3.json", "was written by");
+        foreign[2].1.experiment_toml = "garbage".into();
+        assert_refused(merged(&foreign), "shard-2-of-3.json", "does not read back");
+    }
+
+    /// Every refusal of a part's content (missing point, wrong shape, groups) has a fix.
+    #[test]
+    fn refusals_of_a_parts_content_name_a_fix() {
+        let p = parts();
+        let mut cut = p.clone();
+        cut[1].1.points.pop();
+        assert_refused(merged(&cut), "shard-1-of-3.json", "lacks the point");
+        let mut cut = p.clone();
+        cut[1].1.points[0].output.sup_sq.pop();
+        assert_refused(merged(&cut), "shard-1-of-3.json", "sup_sq length");
+        let mut moved = p.clone();
+        moved[2].1.points[0].output = p[1].1.points[0].output.clone();
+        assert_refused(merged(&moved), "shard-2-of-3.json", "covers groups");
+        let exp = parse(EXP, Path::new("shard-unit.toml")).unwrap();
+        let point = &exp.points()[0];
+        let g = group_count(exp.trajectories(point));
+        let shares: Vec<Share<'_>> = p.iter().map(|(path, f)| (path, f, &f.points[0])).collect();
+        assert!(check_coverage(&shares, point, g, (&p[0].0, &p[0].1)).is_ok());
+        let e = check_coverage(&shares, point, g + 1, (&p[0].0, &p[0].1)).unwrap_err();
+        assert_refused(e, "shard-0-of-3.json", "a shard is damaged");
+    }
+
+    /// Every refusal of a file as read (unreadable, not JSON, another kind, edited) has a fix.
+    #[test]
+    fn refusals_of_a_file_name_a_fix() {
+        let dir = std::env::temp_dir().join(format!("stdp-flow-shard-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let absent = dir.join("absent.json");
+        assert_refused(
+            read_shard(&absent).unwrap_err(),
+            "absent.json",
+            "cannot read",
+        );
+        let write = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            read_shard(&path).unwrap_err()
+        };
+        assert_refused(
+            write("text.json", "x = 1"),
+            "text.json",
+            "not a stdp-flow shard",
+        );
+        let mut f = parts().swap_remove(0).1;
+        f.kind = "stdp-flow summary".into();
+        let kind = serde_json::to_string(&f).unwrap();
+        assert_refused(write("kind.json", &kind), "kind.json", "not a shard file");
+        f.kind = SHARD_KIND.into();
+        f.points[0].seconds += 1.0;
+        let edited = serde_json::to_string(&f).unwrap();
+        let e = write("edited.json", &edited);
+        assert_refused(e, "edited.json", "checksum");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -42,7 +42,15 @@ fn edit(from: &str, to: &str) -> String {
     base.replace(from, to)
 }
 
+/// Every case: bad values in the file, then bad flags.
 fn cases() -> Vec<Case> {
+    let mut all = value_cases();
+    all.extend(flag_cases());
+    all
+}
+
+/// Values in the experiment file that are out of range, missing or inconsistent.
+fn value_cases() -> Vec<Case> {
     vec![
         case("a = 1e300", edit("a = 1.0", "a = 1e300"), &[], 2, "scaling"),
         case(
@@ -105,6 +113,12 @@ fn cases() -> Vec<Case> {
             2,
             "sweep.trajectories",
         ),
+    ]
+}
+
+/// Flags that do not apply to the file, or are out of range.
+fn flag_cases() -> Vec<Case> {
+    vec![
         case(
             "--quick without [quick]",
             base(),

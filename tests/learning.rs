@@ -117,19 +117,21 @@ fn outputs_and_thread_independence() {
     assert_eq!(std::fs::read(a.join("learning_curves.svg")).unwrap(), svg);
 }
 
-#[test]
-fn invalid_input_writes_nothing_and_exits_2() {
-    let d = scratch("invalid");
-    let cases: Vec<(String, &[&str])> = vec![
+/// Edits of the good experiment that make it invalid, each with texts its error must hold.
+fn invalid_edits() -> Vec<(String, &'static [&'static str])> {
+    vec![
         (
             good().replace("kind = \"logistic\"", "kind = \"logistc\""),
             &["model.kind", "did you mean \"logistic\""],
         ),
         (
             good().replace("label = \"diagnosis\"", "label = \"diagnosys\""),
-            &["diagnosys", "diagnosis"],
+            &["data.label", "diagnosys", "diagnosis"],
         ),
-        (good().replace("wdbc.csv", "missing.csv"), &["missing.csv"]),
+        (
+            good().replace("wdbc.csv", "missing.csv"),
+            &["data.file", "missing.csv"],
+        ),
         (
             good().replace("[learning]", "[learning]\nrules = [\"stdp\", \"flw\"]"),
             &["learning.rules", "did you mean \"flow\""],
@@ -161,36 +163,89 @@ fn invalid_input_writes_nothing_and_exits_2() {
             good().replace("tolerance = 0.3", "tolerance = 0.3\nfit_from = -5"),
             &["claim.distance.fit_from", "positive"],
         ),
-    ];
-    for (i, (text, needles)) in cases.iter().enumerate() {
-        let out = d.join(format!("out{i}"));
-        let o = run(&d, text, &out, &[]);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "case {i}: {err}");
-        for n in *needles {
-            assert!(err.contains(n), "case {i}: `{n}` not in: {err}");
-        }
-        assert!(!out.exists(), "case {i} wrote output");
+    ]
+}
+
+/// Runs `text` into `dir/out` and checks exit code 2, a fix, every needle in the error, and
+/// that nothing was written.
+fn assert_refused(dir: &Path, out: &str, text: &str, needles: &[&str]) {
+    let out = dir.join(out);
+    let o = run(dir, text, &out, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{out:?}: {err}");
+    for n in needles.iter().chain(&["\n  fix: "]) {
+        assert!(err.contains(n), "{out:?}: `{n}` not in: {err}");
     }
-    // A dataset with three classes cannot be fitted by the binary logistic model.
-    let csv = d.join("three.csv");
-    std::fs::write(&csv, "a,b,y\n1,2,x\n2,1,y\n3,3,z\n4,1,x\n0,2,y\n5,5,z\n").unwrap();
-    let text = good()
+    assert!(!out.exists(), "{out:?} was written");
+}
+
+#[test]
+fn invalid_input_writes_nothing_and_exits_2() {
+    let d = scratch("invalid");
+    for (i, (text, needles)) in invalid_edits().iter().enumerate() {
+        assert_refused(&d, &format!("out{i}"), text, needles);
+    }
+}
+
+/// The good experiment with its data replaced by the CSV text `csv` (written to `dir/name`)
+/// and its label column by `label`.
+fn with_data(dir: &Path, name: &str, csv: &str, label: &str) -> String {
+    let file = dir.join(name);
+    std::fs::write(&file, csv).unwrap();
+    good()
         .replace(
             &Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("data/wdbc.csv")
                 .display()
                 .to_string(),
-            &csv.display().to_string(),
+            &file.display().to_string(),
         )
-        .replace("\"diagnosis\"", "\"y\"");
-    let o = run(&d, &text, &d.join("out-three"), &[]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("3 classes") && err.contains("softmax"),
-        "{err}"
-    );
+        .replace("\"diagnosis\"", &format!("\"{label}\""))
+}
+
+/// Data that cannot be used is refused at the CSV file's line and column, blamed on the
+/// experiment key to change (`data.file`, `data.label` or `model.kind`), naming the experiment.
+#[test]
+fn unusable_data_names_the_csv_position_and_the_experiment_key() {
+    let d = scratch("data");
+    let cases: [(&str, &str, &[&str]); 4] = [
+        (
+            "a,b,y\n1,2,x\n2,1,y\n3,3,z\n4,1,x\n0,2,y\n5,5,z\n",
+            "y",
+            &["key `model.kind`", "3 classes", "softmax"],
+        ),
+        (
+            "a,b,y\n1,2,x\n3,zz,y\n",
+            "y",
+            &[
+                "case1.csv:3:3: key `data.file`",
+                "column \"b\"",
+                "data.file of",
+            ],
+        ),
+        (
+            "a,b,y\n1,2,x\n3,4,\n",
+            "y",
+            &[
+                "case2.csv:3:5: key `data.label`",
+                "column \"y\"",
+                "data.file of",
+            ],
+        ),
+        (
+            "a,b,y\n1,5,x\n2,5,y\n3,5,x\n4,5,y\n5,5,x\n6,5,y\n7,5,x\n8,5,y\n",
+            "y",
+            &[
+                "case3.csv: key `data.file`",
+                "column \"b\" is constant",
+                "data.standardize = false",
+            ],
+        ),
+    ];
+    for (i, (csv, label, needles)) in cases.iter().enumerate() {
+        let text = with_data(&d, &format!("case{i}.csv"), csv, label);
+        assert_refused(&d, &format!("out{i}"), &text, needles);
+    }
 }
 
 #[test]

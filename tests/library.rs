@@ -95,6 +95,65 @@ fn invalid_studies_are_refused() {
     assert!(e.to_string().contains("ConvergenceStudy::dims"), "{e}");
 }
 
+/// The key and the fix of a builder's error.
+fn key_and_fix(study: ConvergenceStudy) -> (String, String) {
+    match study.run().expect_err("refused") {
+        stdp_flow::Error::InvalidValue { key, expected, .. } => (key, expected),
+        e => panic!("not an invalid value: {e}"),
+    }
+}
+
+/// Errors of the checks shared with experiment files name the builder method to call
+/// differently (never a file key such as `sweep.n`), and their fix speaks in builder calls.
+#[test]
+fn shared_checks_name_builder_methods() {
+    use stdp_flow::DriftChoice;
+    let study = || ConvergenceStudy::new("x", |_| Box::new(Linear2)).theta0(vec![0.0, 0.0]);
+    let cases = [
+        (study().scaling(Scaling::paper(1.0, 1.0)), "drift"),
+        (
+            study().n([100, 200]).claim(ClaimSpec::slope(-1.0, 0.5)),
+            "n",
+        ),
+        (
+            study().claim(ClaimSpec::slope(-1.0, 0.5).against_dim()),
+            "dims",
+        ),
+        (study().scaling(Scaling::corrected(1e120, 1.0)), "scaling"),
+        (study().drift(DriftChoice::Value(1e300)), "drift"),
+        (
+            study()
+                .scaling(Scaling::paper(1.0, 1.0))
+                .claim(ClaimSpec::constant(Metric::TerminalSqError, 0.05)),
+            "claim",
+        ),
+        (
+            study().claim(ClaimSpec::constant(Metric::KappaHat, 0.05).against_dim()),
+            "claim",
+        ),
+    ];
+    for (i, (s, method)) in cases.into_iter().enumerate() {
+        let (key, fix) = key_and_fix(s);
+        assert_eq!(
+            key,
+            format!("ConvergenceStudy::{method}"),
+            "case {i}: {fix}"
+        );
+        for toml in [
+            "claim.",
+            "sweep.",
+            "reference.",
+            "rule =",
+            "against =",
+            "[grid]",
+        ] {
+            assert!(!fix.contains(toml), "case {i}: `{toml}` in the fix: {fix}");
+        }
+    }
+    let (_, fix) = key_and_fix(study().scaling(Scaling::paper(1.0, 1.0)));
+    assert!(fix.contains(".drift(DriftChoice::Exact)"), "{fix}");
+}
+
 /// `verify` is a library call: it returns its outcome instead of exiting, and names the
 /// experiments whose verdict differs from their `expect`. False-failure probability over seeds:
 /// the slope's standard error on these sizes is about 0.02 (seed 3: -1.031, 95% interval

@@ -244,31 +244,54 @@ fn three_shards_merge_to_the_unsharded_run() {
             .status
             .success()
     );
-    let part = run_shards(&f, &shards, 3);
+    let part: Vec<PathBuf> = (0..3).map(run_shards(&f, &shards, 3)).collect();
     let o = stdp(&[
         "merge",
-        s(&part(2)),
-        s(&part(0)),
-        s(&part(1)),
+        s(&part[2]),
+        s(&part[0]),
+        s(&part[1]),
         "--out",
         s(&merged),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_same_results(&whole, &merged);
+    wrong_sets_of_shards_are_refused(&d, &f, &part);
+    tampered_shards_are_refused(&d, &part);
+    for shard in ["3/3", "0/65"] {
+        let o = stdp(&[
+            "run",
+            s(&f),
+            "--out",
+            s(&shards),
+            "--quiet",
+            "--shard",
+            shard,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "--shard {shard}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
 
-    let refused = |args: &[&str], needle: &str| {
-        let out = d.join("refused");
-        let mut all = vec!["merge"];
-        all.extend_from_slice(args);
-        all.extend_from_slice(&["--out", s(&out)]);
-        let o = stdp(&all);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{err}");
-        assert!(err.contains(needle), "expected `{needle}` in: {err}");
-        assert!(!out.exists(), "a refused merge wrote output");
-    };
-    refused(&[s(&part(0)), s(&part(1))], "missing");
-    refused(&[s(&part(0)), s(&part(1)), s(&part(1))], "given twice");
+/// Merges `args` into `dir/refused` and checks that it is refused with exit 2, a message
+/// holding `needle` and a fix, and no output.
+fn refused_merge(dir: &Path, args: &[&str], needle: &str) {
+    let out = dir.join("refused");
+    let mut all = vec!["merge"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--out", s(&out)]);
+    let o = stdp(&all);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(needle), "expected `{needle}` in: {err}");
+    assert!(err.contains("\n  fix: "), "no fix line in: {err}");
+    assert!(!out.exists(), "a refused merge wrote output");
+}
+
+/// A shard missing or given twice, a shard of another experiment (given last or first), and a
+/// file that is not a shard are refused.
+fn wrong_sets_of_shards_are_refused(d: &Path, f: &Path, part: &[PathBuf]) {
+    refused_merge(d, &[s(&part[0]), s(&part[1])], "missing");
+    refused_merge(d, &[s(&part[0]), s(&part[1]), s(&part[1])], "given twice");
     let g2 = d.join("other");
     std::fs::create_dir_all(&g2).unwrap();
     let f2 = exp_file(&g2, &EXP.replace("seed = 11", "seed = 99"));
@@ -277,72 +300,65 @@ fn three_shards_merge_to_the_unsharded_run() {
             .status
             .success()
     );
-    refused(
-        &[s(&part(0)), s(&part(1)), s(&g2.join("shard-2-of-3.json"))],
+    let foreign = g2.join("shard-2-of-3.json");
+    refused_merge(
+        d,
+        &[s(&part[0]), s(&part[1]), s(&foreign)],
         "another experiment",
     );
-    refused(&[s(&f)], "not a stdp-flow shard");
+    refused_merge(d, &[s(f)], "not a stdp-flow shard");
     // A foreign shard given first names itself, not the legitimate ones.
-    refused(
-        &[s(&g2.join("shard-2-of-3.json")), s(&part(0)), s(&part(1))],
-        "leave out",
-    );
-    // Tampered files: an index out of range, an absurd shard count, a truncated array. Each is
-    // refused with exit 2 and the file's name, never a panic or an abort: by its checksum, and
-    // (with the checksum made to match, as a faulty writer would) by the checks behind it.
-    let tampered = |name: &str, edit: &dyn Fn(&mut serde_json::Value)| {
-        let mut v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(part(2)).unwrap()).unwrap();
-        edit(&mut v);
-        let stale = d.join(format!("stale-{name}"));
-        std::fs::write(&stale, serde_json::to_string(&v).unwrap()).unwrap();
-        refused(&[s(&part(0)), s(&part(1)), s(&stale)], "checksum");
-        let mut f: stdp_flow::app::ShardFile = serde_json::from_value(v).unwrap();
-        f.checksum = f.content_hash();
-        let p = d.join(name);
-        std::fs::write(&p, serde_json::to_string(&f).unwrap()).unwrap();
-        p
-    };
-    let out_of_range = tampered("range.json", &|v| v["shard"] = serde_json::json!([7, 4]));
-    refused(
-        &[s(&part(0)), s(&part(1)), s(&out_of_range)],
+    refused_merge(d, &[s(&foreign), s(&part[0]), s(&part[1])], "leave out");
+}
+
+/// Tampered files: an index out of range, an absurd shard count, a truncated array. Each is
+/// refused with exit 2 and the file's name, never a panic or an abort: by its checksum, and
+/// (with the checksum made to match, as a faulty writer would) by the checks behind it.
+fn tampered_shards_are_refused(d: &Path, part: &[PathBuf]) {
+    let out_of_range = tampered(d, part, "range.json", &|v| {
+        v["shard"] = serde_json::json!([7, 4])
+    });
+    refused_merge(
+        d,
+        &[s(&part[0]), s(&part[1]), s(&out_of_range)],
         "claims to be shard 7/4",
     );
-    let huge = tampered("huge.json", &|v| {
+    let huge = tampered(d, part, "huge.json", &|v| {
         v["shard"] = serde_json::json!([3, 1_000_000_000_000_000u64])
     });
-    refused(
-        &[s(&huge), s(&part(0)), s(&part(1))],
+    refused_merge(
+        d,
+        &[s(&huge), s(&part[0]), s(&part[1])],
         "claims to be shard 3/1000000000000000",
     );
-    let cut = tampered("cut.json", &|v| {
+    let cut = tampered(d, part, "cut.json", &|v| {
         v["points"][1]["output"]["sup_sq"]
             .as_array_mut()
             .unwrap()
             .truncate(3);
     });
-    refused(&[s(&part(0)), s(&part(1)), s(&cut)], "sup_sq length");
-    let o = stdp(&[
-        "run",
-        s(&f),
-        "--out",
-        s(&shards),
-        "--quiet",
-        "--shard",
-        "3/3",
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    let o = stdp(&[
-        "run",
-        s(&f),
-        "--out",
-        s(&shards),
-        "--quiet",
-        "--shard",
-        "0/65",
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    let _ = std::fs::remove_dir_all(&d);
+    refused_merge(d, &[s(&part[0]), s(&part[1]), s(&cut)], "sup_sq length");
+}
+
+/// Shard 2 of `part` edited by `edit`: checks that the edited file is refused by its checksum,
+/// and returns the path of a copy (`d/name`) whose checksum matches the edit.
+fn tampered(
+    d: &Path,
+    part: &[PathBuf],
+    name: &str,
+    edit: &dyn Fn(&mut serde_json::Value),
+) -> PathBuf {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&part[2]).unwrap()).unwrap();
+    edit(&mut v);
+    let stale = d.join(format!("stale-{name}"));
+    std::fs::write(&stale, serde_json::to_string(&v).unwrap()).unwrap();
+    refused_merge(d, &[s(&part[0]), s(&part[1]), s(&stale)], "checksum");
+    let mut f: stdp_flow::app::ShardFile = serde_json::from_value(v).unwrap();
+    f.checksum = f.content_hash();
+    let p = d.join(name);
+    std::fs::write(&p, serde_json::to_string(&f).unwrap()).unwrap();
+    p
 }
 
 #[test]
@@ -495,29 +511,7 @@ fn output_folder_is_a_unit() {
         .replace("trajectories = 300", "trajectories = 16");
     let f = exp_file(&d, &small);
     let out = d.join("out");
-    // A lock held by a live process (this test's) refuses a second writer, naming it.
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(
-        out.join(".stdp-flow.lock"),
-        format!("{}\n", std::process::id()),
-    )
-    .unwrap();
-    let o = stdp(&["run", s(&f), "--out", s(&out), "--quiet"]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("another stdp-flow process"), "{err}");
-    assert!(!out.join("summary.json").exists());
-    // A stale lock (no such process) is taken over.
-    std::fs::write(out.join(".stdp-flow.lock"), "4000000000\n").unwrap();
-    let o = stdp(&["run", s(&f), "--out", s(&out), "--quiet"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(
-        !out.join(".stdp-flow.lock").exists(),
-        "the lock was not released"
-    );
-    assert!(out.join("error_vs_n.png").exists());
-    // A run without a claim and without a divergence writes fewer figures only if its data
-    // lack them; a run of another experiment removes what this one wrote and it does not.
+    live_locks_refuse_and_stale_ones_are_taken_over(&f, &out);
     let other = exp_file(
         &d,
         &small.replace(
@@ -525,25 +519,68 @@ fn output_folder_is_a_unit() {
             "kind = \"linear\"\ng = [1.0, -0.5]",
         ),
     );
+    another_run_removes_only_the_earlier_runs_files(&other, &out);
+    // An unwritable --out is refused before computing (exit 1: an I/O failure).
+    let blocker = d.join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let o = stdp(&["run", s(&f), "--out", s(&blocker.join("sub")), "--quiet"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A lock held by a live process (this test's) refuses a run of `f` into `out`, naming it; a
+/// stale lock (no such process) is taken over and released.
+fn live_locks_refuse_and_stale_ones_are_taken_over(f: &Path, out: &Path) {
+    std::fs::create_dir_all(out).unwrap();
+    std::fs::write(
+        out.join(".stdp-flow.lock"),
+        format!("{}\n", std::process::id()),
+    )
+    .unwrap();
+    let o = stdp(&["run", s(f), "--out", s(out), "--quiet"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("another stdp-flow process"), "{err}");
+    assert!(!out.join("summary.json").exists());
+    std::fs::write(out.join(".stdp-flow.lock"), "4000000000\n").unwrap();
+    let o = stdp(&["run", s(f), "--out", s(out), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        !out.join(".stdp-flow.lock").exists(),
+        "the lock was not released"
+    );
+    assert!(out.join("error_vs_n.png").exists());
+}
+
+/// The files listed in the manifest of the results folder `out`.
+fn manifest(out: &Path) -> Vec<String> {
+    std::fs::read_to_string(out.join(".stdp-flow-manifest"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A run of another experiment (`other`) into `out` removes the files the earlier run wrote
+/// that it does not write itself (a learning run's curves.csv included), and keeps a file the
+/// tool did not write.
+fn another_run_removes_only_the_earlier_runs_files(other: &Path, out: &Path) {
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
     // As if the earlier run had been a learning run: its curves.csv is in its manifest.
     std::fs::write(out.join("curves.csv"), "stale").unwrap();
-    let mut manifest = std::fs::read_to_string(out.join(".stdp-flow-manifest")).unwrap();
-    manifest.push_str("curves.csv\n");
-    std::fs::write(out.join(".stdp-flow-manifest"), manifest).unwrap();
-    let before: Vec<String> = std::fs::read_to_string(out.join(".stdp-flow-manifest"))
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let mut listed = std::fs::read_to_string(out.join(".stdp-flow-manifest")).unwrap();
+    listed.push_str("curves.csv\n");
+    std::fs::write(out.join(".stdp-flow-manifest"), listed).unwrap();
+    let before = manifest(out);
     assert!(before.contains(&"summary.json".to_string()));
-    let o = stdp(&["run", s(&other), "--out", s(&out), "--quiet"]);
+    let o = stdp(&["run", s(other), "--out", s(out), "--quiet"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let after: Vec<String> = std::fs::read_to_string(out.join(".stdp-flow-manifest"))
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let after = manifest(out);
     for name in before.iter().filter(|n| !after.contains(n)) {
         assert!(
             !out.join(name).exists(),
@@ -559,17 +596,6 @@ fn output_folder_is_a_unit() {
         out.join("notes.txt").exists(),
         "a file the tool did not write was removed"
     );
-    // An unwritable --out is refused before computing (exit 1: an I/O failure).
-    let blocker = d.join("file");
-    std::fs::write(&blocker, "x").unwrap();
-    let o = stdp(&["run", s(&f), "--out", s(&blocker.join("sub")), "--quiet"]);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 /// A disk that fills up while the results are written leaves the old complete results, the exit

@@ -56,6 +56,10 @@ pub enum Prior {
     Partial(Box<Summary>),
 }
 
+/// What to do when a results folder belongs to another run than the one resumed.
+const RESUME_FIX: &str =
+    "resume with the same file, options and build, or choose another --out for this run";
+
 /// The run in `dir` to resume, after checking that it belongs to `exp`: the partial summary
 /// of a run in progress, or a complete summary with the same key (nothing to do).
 pub fn read_prior(exp: &Experiment, dir: &Path) -> Result<Prior, Error> {
@@ -66,11 +70,11 @@ pub fn read_prior(exp: &Experiment, dir: &Path) -> Result<Prior, Error> {
         if s.resume_key != key {
             return Err(Error::Results {
                 path: partial,
-                message: format!(
-                    "was written for a different resolved experiment or code version ({}); \
-resume with the same file, options and build, or choose another --out",
+                problem: format!(
+                    "was written for a different resolved experiment or code version ({})",
                     what_changed(exp, &s)
                 ),
+                fix: RESUME_FIX.into(),
             });
         }
         return Ok(Prior::Partial(Box::new(s)));
@@ -82,11 +86,11 @@ resume with the same file, options and build, or choose another --out",
     if s.resume_key != key {
         return Err(Error::Results {
             path: dir.join("summary.json"),
-            message: format!(
-                "holds the results of a different resolved experiment or code version ({}); \
-resume with the same file, options and build, or choose another --out",
+            problem: format!(
+                "holds the results of a different resolved experiment or code version ({})",
                 what_changed(exp, &s)
             ),
+            fix: RESUME_FIX.into(),
         });
     }
     Ok(if s.status == Status::Complete {

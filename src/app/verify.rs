@@ -70,7 +70,8 @@ fn load(r: &VerifyRequest) -> Result<Loaded, Error> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| Error::Results {
             path: dir.to_path_buf(),
-            message: format!("cannot read the experiments folder ({e}); pass --experiments DIR"),
+            problem: format!("cannot read the experiments folder ({e})"),
+            fix: "pass --experiments DIR naming a folder of .toml experiment files".into(),
         })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
@@ -79,7 +80,8 @@ fn load(r: &VerifyRequest) -> Result<Loaded, Error> {
     if files.is_empty() {
         return Err(Error::Results {
             path: dir.to_path_buf(),
-            message: "holds no .toml experiment files".into(),
+            problem: "holds no .toml experiment files".into(),
+            fix: "pass --experiments DIR naming a folder that holds .toml experiment files".into(),
         });
     }
     let overrides = Overrides {

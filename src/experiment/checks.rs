@@ -11,6 +11,19 @@ use crate::scaling::{LimitError, Scaling};
 /// A problem found by a check: the key to blame, the problem and what is expected instead.
 pub(crate) type Problem = (String, String, String);
 
+// The fixes below speak the file's syntax; the library builder restates them in builder calls.
+/// The fix of `drift = "limit"` without a drift limit.
+pub(crate) const DRIFT_LIMIT_FIX: &str =
+    "\"exact\", \"paper\" or a number, or scalings on the line beta + 2 gamma = 1";
+/// Where the values of a fit must lie (part of a fix).
+pub(crate) const IN_FIT_RANGE: &str = "inside claim.fit_from..claim.fit_to";
+/// The fix of a constant claim on a grid.
+pub(crate) const GRID_FIX: &str = "a slope claim, or no [grid]";
+/// The fix of a constant claim on kappa_hat against d.
+pub(crate) const AGAINST_N_FIX: &str = "against = \"n\"";
+/// The fix of a constant claim under a scaling without a fluctuation limit.
+pub(crate) const NOISE_FIX: &str = "rule = \"corrected\", or rule = \"power\" with beta + 2 gamma = 1 and gamma > 1/4; or a slope claim";
+
 impl Experiment {
     /// What depends on the sweep sizes: a finite non-zero drift limit in every grid cell for
     /// `drift = "limit"`, and enough points in the claim's fit range. `quick` names the
@@ -62,7 +75,7 @@ impl Experiment {
                 "\"limit\" has no finite non-zero drift limit: with beta = {beta}, gamma = {gamma}, n alpha_n (2 cosh A_n - 2 sinh(A_n)/A_n) {why} (beta + 2 gamma = {:.4}, not 1)",
                 beta + 2.0 * gamma
             ),
-            "\"exact\", \"paper\" or a number, or scalings on the line beta + 2 gamma = 1".into(),
+            DRIFT_LIMIT_FIX.into(),
         ))
     }
 
@@ -91,7 +104,7 @@ impl Experiment {
                 format!(
                     "has {points} values in the claim's fit range; {what} needs at least {need}"
                 ),
-                format!("at least {need} values (inside claim.fit_from..claim.fit_to)"),
+                format!("at least {need} values ({IN_FIT_RANGE})"),
             )
         })
     }
@@ -159,21 +172,23 @@ pub(crate) fn constant_claim_problem(
         return Some((
             "claim.kind",
             "\"constant\" needs one scaling, but the file has a [grid]".into(),
-            "a slope claim, or no [grid]".into(),
+            GRID_FIX.into(),
         ));
     }
     if against == Against::Dim && metric == Metric::KappaHat {
         return Some((
             "claim.against",
             "a constant claim on kappa_hat is checked at the largest n, not against d".into(),
-            "against = \"n\"".into(),
+            AGAINST_N_FIX.into(),
         ));
     }
     if let Err(why) = scaling.noise_scale() {
         return Some((
             "claim.kind",
-            format!("\"constant\" compares with the fluctuation limit, which this scaling does not have: {why}"),
-            "rule = \"corrected\", or rule = \"power\" with beta + 2 gamma = 1 and gamma > 1/4; or a slope claim".into(),
+            format!(
+                "\"constant\" compares with the fluctuation limit, which this scaling does not have: {why}"
+            ),
+            NOISE_FIX.into(),
         ));
     }
     None

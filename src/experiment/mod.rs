@@ -24,7 +24,9 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use checks::constant_claim_problem;
+pub(crate) use checks::{
+    AGAINST_N_FIX, DRIFT_LIMIT_FIX, GRID_FIX, IN_FIT_RANGE, NOISE_FIX, constant_claim_problem,
+};
 pub use limits::{DERIVED_RANGE, MAX_FILE_BYTES};
 pub(crate) use limits::{DIM, HORIZON, N};
 pub use overrides::Overrides;

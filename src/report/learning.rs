@@ -92,9 +92,8 @@ pub fn read(dir: &Path) -> Result<LearningSummary, Error> {
     let text = std::fs::read_to_string(&path).map_err(io(&path))?;
     serde_json::from_str(&text).map_err(|e| Error::Results {
         path,
-        message: format!(
-            "not a stdp-flow learning summary ({e}); regenerate it with `stdp-flow run`"
-        ),
+        problem: format!("not a stdp-flow learning summary ({e})"),
+        fix: "regenerate the folder with `stdp-flow run` on its learning experiment file".into(),
     })
 }
 

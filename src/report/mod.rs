@@ -146,13 +146,13 @@ pub fn read_summary_file(path: &Path) -> Result<Summary, Error> {
     let path = path.to_path_buf();
     let text = std::fs::read_to_string(&path).map_err(|e| Error::Results {
         path: path.clone(),
-        message: format!(
-            "cannot read it ({e}); give a folder written by `stdp-flow run` or `verify`"
-        ),
+        problem: format!("cannot read it ({e})"),
+        fix: "give a folder written by `stdp-flow run`, `merge` or `verify`".into(),
     })?;
     serde_json::from_str(&text).map_err(|e| Error::Results {
         path,
-        message: format!("not a stdp-flow summary ({e}); regenerate it with `stdp-flow run`"),
+        problem: format!("not a stdp-flow summary ({e})"),
+        fix: "regenerate the folder with `stdp-flow run` on its experiment file".into(),
     })
 }
 

@@ -83,9 +83,10 @@ fn take(dir: &Path, path: &Path, mine: &Path, me: u32) -> Result<(), Error> {
     };
     let busy = |pid: u32| Error::Results {
         path: dir.to_path_buf(),
-        message: format!(
-            "is being written by another stdp-flow process (pid {pid}, lock file {LOCK}); wait for it to finish, or choose another --out"
+        problem: format!(
+            "is being written by another stdp-flow process (pid {pid}, lock file {LOCK})"
         ),
+        fix: "wait for that process to finish, or choose another --out".into(),
     };
     for _ in 0..3 {
         match std::fs::hard_link(mine, path) {
@@ -114,8 +115,10 @@ fn take(dir: &Path, path: &Path, mine: &Path, me: u32) -> Result<(), Error> {
     }
     Err(Error::Results {
         path: dir.to_path_buf(),
-        message: format!(
-            "cannot take the lock {LOCK}; remove it if no stdp-flow process is writing here"
+        problem: format!("cannot take the lock {LOCK}"),
+        fix: format!(
+            "remove {} if no stdp-flow process is writing here, then run again",
+            path.display()
         ),
     })
 }

@@ -48,7 +48,37 @@ pub struct Prepared {
 /// Loads and splits the data and builds the model; errors name the file and the fix.
 pub fn prepare(exp: &LearningExperiment) -> Result<Prepared, Error> {
     let d = &exp.data;
-    let (data, bytes) = load_csv_bytes(&d.file, &d.label).map_err(|e| match e {
+    let (data, bytes) = load_csv_bytes(&d.file, &d.label).map_err(|e| of_experiment(exp, e))?;
+    let s = split(&data, &d.file, d.test_fraction, d.split_seed, d.standardize)
+        .map_err(|e| of_experiment(exp, e))?;
+    let model = model_for(exp, data.features(), data.classes.len())?;
+    Ok(Prepared {
+        exp: exp.clone(),
+        split: s,
+        model,
+        rows: data.len(),
+        fnv1a: fnv1a(&bytes),
+    })
+}
+
+/// A data error placed for the experiment `exp`: `data.test_fraction` at the experiment file,
+/// and a problem of the CSV file's content with the experiment whose `data.file` it is.
+fn of_experiment(exp: &LearningExperiment, e: Error) -> Error {
+    match e {
+        Error::InvalidValue {
+            key,
+            problem,
+            expected,
+            ..
+        } if key == "data.test_fraction" => Error::InvalidValue {
+            at: Location {
+                file: exp.source.clone(),
+                line_col: None,
+            },
+            key,
+            problem: format!("{problem} (in {})", exp.data.file.display()),
+            expected,
+        },
         Error::InvalidValue {
             at,
             key,
@@ -61,28 +91,12 @@ pub fn prepare(exp: &LearningExperiment) -> Result<Prepared, Error> {
             expected,
         },
         e => e,
-    })?;
-    let s = split(&data, &d.file, d.test_fraction, d.split_seed, d.standardize).map_err(
-        |e| match e {
-            Error::InvalidValue {
-                key,
-                problem,
-                expected,
-                ..
-            } if key == "test_fraction" => Error::InvalidValue {
-                at: Location {
-                    file: exp.source.clone(),
-                    line_col: None,
-                },
-                key: "data.test_fraction".into(),
-                problem: format!("{problem} (in {})", d.file.display()),
-                expected,
-            },
-            other => other,
-        },
-    )?;
-    let p = data.features();
-    let k = data.classes.len();
+    }
+}
+
+/// The model of `exp` for `p` features and `k` classes; a model that cannot fit them is an
+/// error of `model.kind`.
+fn model_for(exp: &LearningExperiment, p: usize, k: usize) -> Result<Box<dyn Model>, Error> {
     let bad = |problem: String, expected: &str| Error::InvalidValue {
         at: Location {
             file: exp.source.clone(),
@@ -92,10 +106,13 @@ pub fn prepare(exp: &LearningExperiment) -> Result<Prepared, Error> {
         problem,
         expected: expected.into(),
     };
-    let model: Box<dyn Model> = match &exp.model {
+    Ok(match &exp.model {
         ModelSpec::Logistic if k != 2 => {
             return Err(bad(
-                format!("is \"logistic\" but {} has {k} classes", d.file.display()),
+                format!(
+                    "is \"logistic\" but {} has {k} classes",
+                    exp.data.file.display()
+                ),
                 "\"softmax\" or \"network\" for more than two classes",
             ));
         }
@@ -122,13 +139,6 @@ pub fn prepare(exp: &LearningExperiment) -> Result<Prepared, Error> {
             sign_seed,
             ..
         } => Box::new(Network::new(p, *hidden, k, *excitatory, *sign_seed)),
-    };
-    Ok(Prepared {
-        exp: exp.clone(),
-        split: s,
-        model,
-        rows: data.len(),
-        fnv1a: fnv1a(&bytes),
     })
 }
 

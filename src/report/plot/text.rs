@@ -22,9 +22,12 @@ pub(super) fn fonts(dir: &Path) -> Result<(), Error> {
         }
         Ok(())
     });
-    done.clone().map_err(|message| Error::Results {
+    done.clone().map_err(|problem| Error::Results {
         path: dir.to_path_buf(),
-        message,
+        problem,
+        fix: "restore assets/fonts/DejaVuSans.ttf from the repository and rebuild stdp-flow (the \
+font is compiled in)"
+            .into(),
     })
 }
 
