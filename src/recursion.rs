@@ -18,9 +18,7 @@ use crate::fastmath::{self, ExpKernel};
 use crate::loss::{LANES, Loss, RowLoss};
 #[cfg(test)]
 use crate::rng::Portable;
-use crate::rng::{
-    LaneStep, Xoshiro256pp, XoshiroLanes, symmetric_uniform, symmetric_uniform_fused,
-};
+use crate::rng::{LaneStep, Xoshiro256pp, XoshiroLanes, symmetric_uniform};
 
 /// One trajectory of eq. 3.2, scalar and unbatched: the tests' reference, written independently
 /// of the engine's batches.
@@ -329,7 +327,7 @@ impl LaneBatch {
         for (((((th, e), pe), x), (&a, &c)), row) in rows {
             let t: [f64; LANES] = std::array::from_fn(|b| delta[b].mul_add(e[b] - pe[b], th[b]));
             let bits = step.next(&mut rng);
-            let u: [f64; LANES] = std::array::from_fn(|b| symmetric_uniform_fused(bits[b], a_n));
+            let u: [f64; LANES] = std::array::from_fn(|b| step.uniform(bits[b], a_n));
             for b in 0..LANES {
                 dn[b] = (t[b] - a).mul_add(t[b] - a, dn[b]);
                 df[b] = (t[b] - c).mul_add(t[b] - c, df[b]);

@@ -9,9 +9,7 @@ use crate::fastmath::{ExpKernel, exp, exp_taylor};
 use crate::loss::{Known, LANES, RowLoss};
 #[cfg(target_arch = "x86_64")]
 use crate::rng::Avx2Step;
-use crate::rng::{
-    LaneStep, Portable, XoshiroLanes, symmetric_uniform, symmetric_uniform_fused, trajectory_rng,
-};
+use crate::rng::{Avx512Step, LaneStep, Portable, XoshiroLanes, symmetric_uniform, trajectory_rng};
 use rayon::prelude::*;
 
 /// What the minimal kernel runs: `trajectories` trajectories of `steps` updates each, streams
@@ -83,7 +81,7 @@ fn chunk_avx2<L: RowLoss>(loss: (&L, Avx2Step), p: &Minimal, range: (u64, u64)) 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx2")]
 fn chunk_avx512<L: RowLoss>(loss: &L, p: &Minimal, range: (u64, u64)) -> Vec<f64> {
-    by_exp((loss, Portable), p, range)
+    by_exp((loss, Avx512Step), p, range)
 }
 
 #[inline(always)]
@@ -192,7 +190,7 @@ fn pass<L: RowLoss, G: LaneStep>(
     for (((th, e), pe), row) in rows.zip(loss.rows()) {
         let t: [f64; LANES] = std::array::from_fn(|k| delta[k].mul_add(e[k] - pe[k], th[k]));
         let bits = step.next(&mut rng);
-        let u: [f64; LANES] = std::array::from_fn(|k| symmetric_uniform_fused(bits[k], p.a_n));
+        let u: [f64; LANES] = std::array::from_fn(|k| step.uniform(bits[k], p.a_n));
         *th = t;
         let x: [f64; LANES] = std::array::from_fn(|k| t[k] + u[k]);
         loss.add_row(row, &x, &mut acc);

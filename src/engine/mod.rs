@@ -12,7 +12,7 @@ use crate::loss::{Known, LANES, Loss, RowLoss};
 use crate::recursion::{LaneBatch, Workspace};
 #[cfg(target_arch = "x86_64")]
 use crate::rng::Avx2Step;
-use crate::rng::{LaneStep, Portable, trajectory_rng};
+use crate::rng::{Avx512Step, LaneStep, Portable, trajectory_rng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -288,7 +288,7 @@ fn advance_group_avx512<L: RowLoss + ?Sized>(
     (spec, blk): (&PointSpec, &Block),
     loss: &L,
 ) {
-    advance_group_impl(g, (spec, blk), loss, Portable);
+    advance_group_impl(g, (spec, blk), loss, Avx512Step);
 }
 
 fn advance_group_isa<L: RowLoss + ?Sized>(
