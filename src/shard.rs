@@ -627,25 +627,15 @@ fn check_coverage(
 mod tests {
     use super::*;
 
-    const EXP: &str = r#"name = "shard-unit"
-seed = 5
-[loss]
-kind = "logcosh"
-center = [1.0, -0.5]
-[scaling]
-rule = "corrected"
-alpha = 1.0
-a = 1.0
-[reference]
-drift = "limit"
-[sweep]
-n = [100, 200, 400]
-trajectories = 64
-"#;
+    /// A valid experiment with enough trajectories (8 groups) for three shards.
+    fn exp() -> Experiment {
+        let text = crate::experiment::tests::GOOD.replace("trajectories = 10", "trajectories = 64");
+        parse(&text, Path::new("shard-unit.toml")).unwrap()
+    }
 
-    /// The three shards of `EXP`, as `merge` receives them.
+    /// The three shards of `exp()`, as `merge` receives them.
     fn parts() -> Vec<(PathBuf, ShardFile)> {
-        let exp = parse(EXP, Path::new("shard-unit.toml")).unwrap();
+        let exp = exp();
         (0..3)
             .map(|i| {
                 let f = run_shard(&exp, &Overrides::default(), (i, 3), &Silent);
@@ -719,7 +709,7 @@ trajectories = 64
         let mut moved = p.clone();
         moved[2].1.points[0].output = p[1].1.points[0].output.clone();
         assert_refused(merged(&moved), "shard-2-of-3.json", "covers groups");
-        let exp = parse(EXP, Path::new("shard-unit.toml")).unwrap();
+        let exp = exp();
         let point = &exp.points()[0];
         let g = group_count(exp.trajectories(point));
         let shares: Vec<Share<'_>> = p.iter().map(|(path, f)| (path, f, &f.points[0])).collect();

@@ -22,7 +22,7 @@ mod read_convergence;
 mod reader;
 mod schema;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub(crate) use checks::{
     AGAINST_N_FIX, DRIFT_LIMIT_FIX, GRID_FIX, IN_FIT_RANGE, NOISE_FIX, constant_claim_problem,

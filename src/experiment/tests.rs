@@ -4,7 +4,8 @@ use super::schema::SCHEMA_KEYS;
 use super::*;
 use toml::Value;
 
-const GOOD: &str = r#"
+/// A valid experiment (logcosh d = 3, two n, 10 trajectories), for tests to edit.
+pub(crate) const GOOD: &str = r#"
 name = "t"
 seed = 1
 [loss]
