@@ -284,11 +284,18 @@ fn next_avx2(lanes: &mut XoshiroLanes) -> [u64; LANES] {
 /// exact).
 #[inline(always)]
 pub fn symmetric_uniform(bits: u64, a: f64) -> f64 {
-    const SCALE: f64 = 1.0 / (1u64 << 51) as f64;
+    (centred(bits) + 0.5) * (a * UNIFORM_SCALE)
+}
+
+/// 2^-51, the grid step of [`symmetric_uniform`] on (-1, 1) over 2.
+const UNIFORM_SCALE: f64 = 1.0 / (1u64 << 51) as f64;
+
+/// k - 2^51 for the top 52 bits k of `bits`, exactly: k placed in the mantissa of 2^52, less
+/// 1.5 2^52 (Sterbenz).
+#[inline(always)]
+fn centred(bits: u64) -> f64 {
     const TWO52: f64 = 4_503_599_627_370_496.0;
-    const MID: f64 = 1.5 * TWO52;
-    let big = f64::from_bits(TWO52.to_bits() | (bits >> 12));
-    ((big - MID) + 0.5) * (a * SCALE)
+    f64::from_bits(TWO52.to_bits() | (bits >> 12)) - 1.5 * TWO52
 }
 
 /// [`symmetric_uniform`] with its last add and product fused, for kernels compiled with FMA (one
@@ -296,13 +303,9 @@ pub fn symmetric_uniform(bits: u64, a: f64) -> f64 {
 /// normal number (|a| > 2^-970): with t = k - 2^51 and s = a 2^-51, t s + s/2 is exactly
 /// (t + 1/2) s, s/2 is exact, and both forms round that value once.
 #[inline(always)]
-pub fn symmetric_uniform_fused(bits: u64, a: f64) -> f64 {
-    const SCALE: f64 = 1.0 / (1u64 << 51) as f64;
-    const TWO52: f64 = 4_503_599_627_370_496.0;
-    const MID: f64 = 1.5 * TWO52;
-    let big = f64::from_bits(TWO52.to_bits() | (bits >> 12));
-    let s = a * SCALE;
-    (big - MID).mul_add(s, 0.5 * s)
+pub(crate) fn symmetric_uniform_fused(bits: u64, a: f64) -> f64 {
+    let s = a * UNIFORM_SCALE;
+    centred(bits).mul_add(s, 0.5 * s)
 }
 
 /// Shuffles `v` in place by Fisher-Yates (Knuth, TAOCP vol. 2, Algorithm 3.4.2 P), drawing from
