@@ -15,7 +15,7 @@
 
 use crate::engine::{PointMemory, PointSpec, allocation_bytes, group_count, run_point, steps_for};
 use crate::experiment::{Experiment, LossSpec, Point, Trajectories, VecSpec};
-use crate::fluctuation::{SUP_GROUPS, SupBudget};
+use crate::fluctuation::{CONTROLS, RECORD, SUP_GROUPS, SupBudget};
 use std::path::Path;
 use std::time::Instant;
 
@@ -228,9 +228,9 @@ fn fluctuation_bytes(p: &Point, loss: &LossSpec) -> f64 {
     let lyapunov =
         2.0 * f64s(d) + f64s(2 * d) + 2.0 * f64s(blocks) + f64s(d * d) + 6.0 * f64s(d + d * d);
     let budget = SupBudget::default();
-    let sup = budget
-        .paths_for(d)
-        .map_or(0.0, |paths| sup_bytes(d, budget.steps, paths, loss));
+    let sup = budget.paths_for(d).map_or(0.0, |paths| {
+        lyapunov + sup_bytes(d, budget.steps, paths, loss)
+    });
     inputs + lyapunov + sup
 }
 
@@ -239,8 +239,9 @@ fn fluctuation_bytes(p: &Point, loss: &LossSpec) -> f64 {
 /// vector and steps numbers for the logistic loss, steps x d for the diagonal ones, steps x d^2
 /// for another loss in d <= 16, built with the products' buffers; a user's loss counts as one of
 /// unknown structure), the buffers of the groups in
-/// flight (at most one per thread) and the per-path results (per group, flattened, and one
-/// column).
+/// flight (at most one per thread), the per-path results (per group and flattened) and the
+/// control variates' columns (the controls, the response and the plain response). The trace P(t)
+/// of the controls' means (a second Lyapunov system) runs beside it and is counted by the caller.
 fn sup_bytes(d: usize, steps: usize, paths: usize, loss: &LossSpec) -> f64 {
     let f64s = |len: usize| allocation_bytes(len * 8, 8);
     let steps = steps.div_ceil(4).max(1) * 4;
@@ -274,7 +275,7 @@ fn sup_bytes(d: usize, steps: usize, paths: usize, loss: &LossSpec) -> f64 {
         (false, false) => 2.0 * f64s(batches * batch) + f64s(2 * d),
     };
     let group = f64s(batches * batch)
-        + f64s(batches * 4 * crate::loss::LANES)
+        + f64s(batches * RECORD * crate::loss::LANES)
         + f64s(batches * crate::loss::LANES)
         + normals
         + products;
@@ -283,9 +284,10 @@ fn sup_bytes(d: usize, steps: usize, paths: usize, loss: &LossSpec) -> f64 {
         + propagator
         + 8.0 * f64s(d)
         + in_flight * group
-        + SUP_GROUPS as f64 * allocation_bytes(per * 32, 8)
-        + allocation_bytes(total * 32, 8)
-        + f64s(total)
+        + SUP_GROUPS as f64 * allocation_bytes(per * RECORD * 8, 8)
+        + allocation_bytes(total * RECORD * 8, 8)
+        + allocation_bytes(total * CONTROLS * 8, 8)
+        + 2.0 * f64s(total)
 }
 
 /// The memory of every point of `exp` with `m` trajectories, `checkpoints` checkpoints and

@@ -6,6 +6,7 @@
 //! grid are read once per group.
 
 use super::grid::{Grid, Scratch};
+use super::{CONTROLS, RECORD};
 use crate::engine::Isa;
 use crate::loss::{LANES, Loss};
 #[cfg(target_arch = "x86_64")]
@@ -15,15 +16,15 @@ use crate::rng::XoshiroLanes;
 
 /// The per-path results of a group of `paths` paths (simulated in batches of [`LANES`]; the
 /// lanes past `paths` are simulated and dropped): the running maxima of |V|^2 over the grids of
-/// step h, 2h, 4h and |V_T|^2. The kernel is compiled for `isa`; every instruction set gives the
-/// same bits.
+/// step h, 2h, 4h, then |V_t|^2 at t = T k / [`CONTROLS`], k = 1..=CONTROLS.
+/// The kernel is compiled for `isa`; every instruction set gives the same bits.
 pub(super) fn simulate_group(
     loss: &dyn Loss,
     grid: &Grid,
     streams: (XoshiroLanes, XoshiroLanes),
     paths: usize,
     isa: Isa,
-) -> Vec<[f64; 4]> {
+) -> Vec<[f64; RECORD]> {
     let job = (loss, grid, streams, paths);
     match isa {
         Isa::Baseline => group_impl(job, PortableNormals),
@@ -47,13 +48,13 @@ type Job<'a> = (&'a dyn Loss, &'a Grid, (XoshiroLanes, XoshiroLanes), usize);
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn group_avx2(job: Job, normals: Avx2Normals) -> Vec<[f64; 4]> {
+fn group_avx2(job: Job, normals: Avx2Normals) -> Vec<[f64; RECORD]> {
     group_impl(job, normals)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2")]
-fn group_avx512(job: Job, normals: Avx512Normals) -> Vec<[f64; 4]> {
+fn group_avx512(job: Job, normals: Avx512Normals) -> Vec<[f64; RECORD]> {
     group_impl(job, normals)
 }
 
@@ -61,8 +62,8 @@ fn group_avx512(job: Job, normals: Avx512Normals) -> Vec<[f64; 4]> {
 struct Batches {
     /// The batches' states, `d * LANES` each.
     v: Vec<f64>,
-    /// Per batch and lane: the three running maxima, then |V_T|^2.
-    max: Vec<[[f64; LANES]; 4]>,
+    /// Per batch and lane: the three running maxima, then |V|^2 at the controls' times.
+    max: Vec<[[f64; LANES]; RECORD]>,
     /// The squared norms of the paths after the last step, per batch.
     norms: Vec<[f64; LANES]>,
     /// One step's normals of every batch: per batch, eta then xi_1..xi_d (rows of [`LANES`]).
@@ -73,12 +74,12 @@ struct Batches {
 /// The group's paths step by step: the normals of all batches, then the step of every batch,
 /// then the running maxima. A lane's operations and their order do not depend on the batching.
 #[inline(always)]
-fn group_impl<N: NormalFill>((loss, grid, streams, paths): Job, normals: N) -> Vec<[f64; 4]> {
+fn group_impl<N: NormalFill>((loss, grid, streams, paths): Job, normals: N) -> Vec<[f64; RECORD]> {
     let d = grid.d;
     let batches = paths.div_ceil(LANES);
     let mut s = Batches {
         v: vec![0.0; batches * d * LANES],
-        max: vec![[[0.0; LANES]; 4]; batches],
+        max: vec![[[0.0; LANES]; RECORD]; batches],
         norms: vec![[0.0; LANES]; batches],
         noise: Normals::new(batches * (d + 1), streams.0, streams.1),
         ws: grid.scratch(batches),
@@ -91,8 +92,9 @@ fn group_impl<N: NormalFill>((loss, grid, streams, paths): Job, normals: N) -> V
             s.noise.values(),
             (&mut s.v, &mut s.ws, &mut s.norms),
         );
-        let j = k + 1;
-        for ([m0, m1, m2, _], r) in s.max.iter_mut().zip(&s.norms) {
+        let (j, every) = (k + 1, grid.steps() / CONTROLS);
+        for (m, r) in s.max.iter_mut().zip(&s.norms) {
+            let [m0, m1, m2, ..] = m;
             *m0 = std::array::from_fn(|b| m0[b].max(r[b]));
             if j % 2 == 0 {
                 *m1 = std::array::from_fn(|b| m1[b].max(r[b]));
@@ -100,10 +102,10 @@ fn group_impl<N: NormalFill>((loss, grid, streams, paths): Job, normals: N) -> V
             if j % 4 == 0 {
                 *m2 = std::array::from_fn(|b| m2[b].max(r[b]));
             }
+            if j % every == 0 {
+                m[2 + j / every] = *r;
+            }
         }
-    }
-    for (m, r) in s.max.iter_mut().zip(&s.norms) {
-        m[3] = *r;
     }
     let per_path = s
         .max
@@ -144,8 +146,9 @@ mod tests {
             let base = run(Isa::Baseline);
             assert_eq!(base.len(), 21);
             for isa in Isa::available() {
-                let bits =
-                    |r: &[[f64; 4]]| r.iter().flatten().map(|x| x.to_bits()).collect::<Vec<_>>();
+                let bits = |r: &[[f64; RECORD]]| {
+                    r.iter().flatten().map(|x| x.to_bits()).collect::<Vec<_>>()
+                };
                 assert_eq!(bits(&run(isa)), bits(&base), "d = {d}, {}", isa.name());
             }
         }

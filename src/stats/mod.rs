@@ -2,12 +2,14 @@
 //! the jackknife and verdicts.
 
 mod affine;
+mod control;
 mod corrected;
 mod estimate;
 mod fit;
 mod verdict;
 
 pub use affine::{AffineFit, fit_affine};
+pub use control::control_variate;
 pub use corrected::{
     CORRECTED_SLOPE_RANGE, CorrectedPowerLawFit, fit_power_law_corrected,
     fit_power_law_corrected_within,

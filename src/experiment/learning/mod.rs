@@ -1,5 +1,5 @@
 //! Learning experiments (`kind = "learning"`): a dataset, a model, the learning rules and the
-//! claims about them. See the README's "Learning experiments" section for the reference.
+//! claims about them. See the README's "Learning from data" section for the reference.
 //!
 //! This file holds the resolved types and what is checked after reading (command-line
 //! overrides, sizes, derived constants); `read.rs` and `read_claims.rs` read the tables.
