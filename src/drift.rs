@@ -10,7 +10,6 @@
 use crate::flow::Rk4;
 use crate::loss::Loss;
 use crate::stats::{Estimate, jackknife};
-use rayon::prelude::*;
 
 /// At most this many checkpoints enter the fit (evenly subsampled), to bound its cost.
 const MAX_FIT_POINTS: usize = 50;
@@ -185,9 +184,8 @@ pub fn kappa_hat(
         kappa_guess * RANGE,
         61,
     )?;
-    // The leave-one-out fits are independent: side by side, collected in group order.
     let loo: Vec<f64> = group_sums
-        .par_iter()
+        .iter()
         .zip(group_counts)
         .map(|(g, c)| {
             let rest: Vec<f64> = total.iter().zip(g).map(|(t, x)| t - x).collect();

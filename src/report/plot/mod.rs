@@ -39,19 +39,15 @@ pub(in crate::report) trait Figure {
 /// when the summary has no data for it.
 pub(in crate::report) type Draw<S> = fn(&S, &Path) -> Result<bool, Error>;
 
-/// Calls the figure functions side by side (each writes its own files); returns the stems that
-/// were written, in the list's order, or the first error in that order.
-pub(in crate::report) fn draw_each<S: Sync>(
+/// Calls each figure function in order; returns the stems that were written.
+pub(in crate::report) fn draw_each<S>(
     summary: &S,
     dir: &Path,
     all: &[(&str, Draw<S>)],
 ) -> Result<Vec<String>, Error> {
-    use rayon::prelude::*;
-    let drawn: Vec<Result<bool, Error>> =
-        all.par_iter().map(|(_, draw)| draw(summary, dir)).collect();
     let mut written = Vec::new();
-    for ((stem, _), d) in all.iter().zip(drawn) {
-        if d? {
+    for (stem, draw) in all {
+        if draw(summary, dir)? {
             written.push(stem.to_string());
         }
     }
