@@ -240,8 +240,9 @@ fn fluctuation_bytes(p: &Point, loss: &LossSpec) -> f64 {
 /// for another loss in d <= 16, built with the products' buffers; a user's loss counts as one of
 /// unknown structure), the buffers of the groups in
 /// flight (at most one per thread), the per-path results (per group and flattened) and the
-/// control variates' columns (the controls, the response and the plain response). The trace P(t)
-/// of the controls' means (a second Lyapunov system) runs beside it and is counted by the caller.
+/// control variates' columns (the controls and up to three columns of one number per path: the
+/// extrapolated sup, and the grid maximum and the terminal value at once). The trace P(t) of the
+/// controls' means (a second Lyapunov system) runs beside it and is counted by the caller.
 fn sup_bytes(d: usize, steps: usize, paths: usize, loss: &LossSpec) -> f64 {
     let f64s = |len: usize| allocation_bytes(len * 8, 8);
     let steps = steps.div_ceil(4).max(1) * 4;
@@ -287,7 +288,7 @@ fn sup_bytes(d: usize, steps: usize, paths: usize, loss: &LossSpec) -> f64 {
         + SUP_GROUPS as f64 * allocation_bytes(per * RECORD * 8, 8)
         + allocation_bytes(total * RECORD * 8, 8)
         + allocation_bytes(total * CONTROLS * 8, 8)
-        + 2.0 * f64s(total)
+        + 3.0 * f64s(total)
 }
 
 /// The memory of every point of `exp` with `m` trajectories, `checkpoints` checkpoints and

@@ -196,9 +196,9 @@ fn prediction_case(loss: &dyn Loss, theta0: &[f64], steps: usize, paths: usize) 
 /// only as `dyn Loss`, d <= 16) and batched products (the same, d > 16). The constants were
 /// computed when the simulation moved to lockstep batches and the ziggurat (session 9), and again
 /// when the means of the sup and the grid maximum gained control variates (session 13: the same
-/// paths, so the terminal mean and trace P(T) kept their bits); the instruction-set paths give the same bits (unit tests in `lanes`, `normal` and
-/// `fluctuation::paths`), so they hold on every x86-64 CPU. If a change of bits is intended,
-/// recompute them and say why in the commit.
+/// paths, so the terminal mean and trace P(T) kept their bits); the instruction-set paths give
+/// the same bits (unit tests in `lanes`, `normal` and `fluctuation::paths`), so they hold on every
+/// x86-64 CPU. If a change of bits is intended, recompute them and say why in the commit.
 #[test]
 fn fluctuation_prediction_bits_are_unchanged() {
     let unit4 = vec![0.5; 4];

@@ -9,10 +9,11 @@
 //! more room. Constant claims (measured / predicted within 1 +- 0.05): constant-dimension and
 //! constant-corrected-terminal are sized for this suite from their standard errors (the
 //! reasoning is in each file): about 9e-6 per seed each (1.8e-5 per test of two seeds);
-//! constant-corrected-sup and constant-logistic have standard errors near 0.0056, 7 standard
-//! errors of room; constant-wrong-drift fails by a factor of 3e7. With `learning_logistic`
-//! (below 1e-5 per seed), the false-failure probability of the whole suite is about 6e-5, below
-//! the 1e-4 this project aims at (1.3e-4 if both sized claims kept a finite-n bias of 0.3%).
+//! constant-corrected-sup and constant-logistic have standard errors of 0.0050 to 0.0053, 7
+//! standard errors of room or more; constant-wrong-drift fails by a factor of 3e7. With
+//! `learning_logistic` (below 1e-5 per seed), the false-failure probability of the whole suite is
+//! about 6e-5, below the 1e-4 this project aims at (1.3e-4 if both sized claims kept a finite-n
+//! bias of 0.3%).
 
 mod common;
 

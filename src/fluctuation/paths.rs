@@ -76,6 +76,7 @@ struct Batches {
 #[inline(always)]
 fn group_impl<N: NormalFill>((loss, grid, streams, paths): Job, normals: N) -> Vec<[f64; RECORD]> {
     let d = grid.d;
+    debug_assert!(grid.steps() % CONTROLS == 0 && grid.steps() >= CONTROLS);
     let batches = paths.div_ceil(LANES);
     let mut s = Batches {
         v: vec![0.0; batches * d * LANES],

@@ -115,6 +115,33 @@ mod tests {
         assert!(e.std_error < 1e-12, "{}", e.std_error);
     }
 
+    /// Four correlated controls, as the fluctuation prediction uses: an exact affine response is
+    /// recovered at the known means.
+    #[test]
+    fn four_correlated_controls_are_exact() {
+        let mut rng = Pcg64Mcg::new(12);
+        let c: Vec<[f64; 4]> = (0..500)
+            .map(|_| {
+                let z = gauss(&mut rng);
+                [
+                    z,
+                    z + 0.5 * gauss(&mut rng),
+                    z * z,
+                    0.3 * z + gauss(&mut rng),
+                ]
+            })
+            .collect();
+        let y: Vec<f64> = c
+            .iter()
+            .map(|r| 1.5 + 2.0 * r[0] - 1.0 * r[1] + 0.5 * r[2] + 3.0 * r[3])
+            .collect();
+        let known = [0.1, -0.2, 1.0, 0.4];
+        let want = 1.5 + 0.2 + 0.2 + 0.5 + 1.2;
+        let e = control_variate(&y, &c, &known).unwrap();
+        assert!((e.mean - want).abs() < 1e-10, "{} vs {want}", e.mean);
+        assert!(e.std_error < 1e-10, "{}", e.std_error);
+    }
+
     #[test]
     fn refuses_too_few_samples_and_collinear_controls() {
         let c = [[1.0, 2.0], [2.0, 4.0], [3.0, 6.0], [4.0, 8.0]];
