@@ -417,6 +417,7 @@ mod tests {
         horizon: 1.0,
     };
 
+    /// trace P(T), and trace P at the controls' times, against the closed form.
     #[test]
     fn quadratic_trace_matches_closed_form() {
         let c = [1.0, -0.5, 0.25, 2.0];
@@ -434,44 +435,22 @@ mod tests {
             let got = terminal_limit(&q, &theta0, m);
             let want = quadratic_trace(&c, &h, &theta0, m);
             assert!((got - want).abs() <= 1e-6 * want, "{got} vs {want}");
+            // The controls' means: trace P at T/4, T/2, 3T/4 and T from one solve.
+            for (k, got) in trace_path(&q, &theta0, m, CONTROLS).iter().enumerate() {
+                let horizon = m.horizon * (k + 1) as f64 / CONTROLS as f64;
+                let want = quadratic_trace(&c, &h, &theta0, Diffusion { horizon, ..m });
+                assert!(
+                    (got - want).abs() <= 1e-6 * want,
+                    "t = {horizon}: {got} vs {want}"
+                );
+            }
         }
     }
 
-    /// For a linear loss H = 0 and S is constant: trace P(T) = T alpha^2 A^4 trace(D + 2/3 g g^T)
-    /// = T alpha^2 A^4 ((2/3)(d + 1) - 8/15) |g|^2.
-    /// The controls' means: trace P at T/4, T/2, 3T/4 and T from one solve, against the closed
-    /// form at each of those horizons.
-    #[test]
-    fn trace_path_matches_closed_form_at_each_time() {
-        let c = [1.0, -0.5, 0.25, 2.0];
-        let h = [1.0, 2.0, 0.5, 1.0];
-        let theta0 = [0.0, 0.3, -1.0, 0.5];
-        let q = Quadratic::new(c.to_vec(), h.to_vec());
-        let m = Diffusion {
-            kappa: 1.7,
-            noise: 2.25,
-            horizon: 2.5,
-        };
-        let got = trace_path(&q, &theta0, m, CONTROLS);
-        assert_eq!(got.len(), CONTROLS);
-        for (k, got) in got.iter().enumerate() {
-            let horizon = m.horizon * (k + 1) as f64 / CONTROLS as f64;
-            let want = quadratic_trace(&c, &h, &theta0, Diffusion { horizon, ..m });
-            assert!(
-                (got - want).abs() <= 1e-6 * want,
-                "t = {horizon}: {got} vs {want}"
-            );
-        }
-    }
-
-    /// The simulated paths' |V_t|^2 at the controls' times, by their plain means, agree with
-    /// trace P(t): each within 4.9 standard errors plus the splitting's O(h^2) (below 1e-4
-    /// relative at 256 steps), which fails with probability 9.6e-7 per comparison under a normal
-    /// approximation, 1.2e-5 for the 12 (three losses, four times). A wrong time or index of the
-    /// records would bias the control-variate estimate while it reports a small standard error.
-    #[test]
-    fn simulated_controls_match_their_means() {
-        let losses: Vec<(Box<dyn Loss>, Vec<f64>)> = vec![
+    /// A logistic loss (rank-one Hessian), log cosh and a quadratic (diagonal), with their
+    /// starts: the three propagators of the built-in losses.
+    fn three_losses() -> Vec<(Box<dyn Loss>, Vec<f64>)> {
+        vec![
             (
                 Box::new(Logistic::new(vec![0.6, 0.8, -0.5, 0.3], 1.0)),
                 vec![0.0; 4],
@@ -481,7 +460,17 @@ mod tests {
                 Box::new(Quadratic::new(vec![1.0, -1.0], vec![3.0, 0.5])),
                 vec![0.0, 0.5],
             ),
-        ];
+        ]
+    }
+
+    /// The simulated paths' |V_t|^2 at the controls' times, by their plain means, agree with
+    /// trace P(t): each within 4.9 standard errors plus the splitting's O(h^2) (below 1e-4
+    /// relative at 256 steps), which fails with probability 9.6e-7 per comparison under a normal
+    /// approximation, 1.2e-5 for the 12 (three losses, four times). A wrong time or index of the
+    /// records would bias the control-variate estimate while it reports a small standard error.
+    #[test]
+    fn simulated_controls_match_their_means() {
+        let losses = three_losses();
         for (loss, theta0) in &losses {
             let d = theta0.len();
             let grid = Grid::new(loss.as_ref(), theta0, MODEL, 256);
@@ -504,6 +493,8 @@ mod tests {
         }
     }
 
+    /// For a linear loss H = 0 and S is constant: trace P(T) = T alpha^2 A^4 trace(D + 2/3 g g^T)
+    /// = T alpha^2 A^4 ((2/3)(d + 1) - 8/15) |g|^2.
     #[test]
     fn linear_loss_has_constant_noise() {
         let g = [0.6, -0.8, 0.0];
@@ -522,17 +513,7 @@ mod tests {
     /// smaller standard error than either.
     #[test]
     fn simulated_terminal_matches_trace() {
-        let losses: Vec<(Box<dyn Loss>, Vec<f64>)> = vec![
-            (
-                Box::new(Logistic::new(vec![0.6, 0.8, -0.5, 0.3], 1.0)),
-                vec![0.0; 4],
-            ),
-            (Box::new(LogCosh::new(vec![1.0, -0.5, 0.25])), vec![0.0; 3]),
-            (
-                Box::new(Quadratic::new(vec![1.0, -1.0], vec![3.0, 0.5])),
-                vec![0.0, 0.5],
-            ),
-        ];
+        let losses = three_losses();
         for (loss, theta0) in &losses {
             let want = terminal_limit(loss.as_ref(), theta0, MODEL);
             let s = sup_limit(loss.as_ref(), theta0, MODEL, 256, 8192, 7);
