@@ -8,6 +8,7 @@
 use crate::data::Dataset;
 use crate::fastmath::softplus;
 use crate::loss::sigmoid;
+use crate::stats::Cholesky;
 use serde::{Deserialize, Serialize};
 
 /// The fitted yardstick and how it does.
@@ -41,33 +42,6 @@ fn objective(x: &Dataset, ys: &[f64], beta: &[f64], c: f64) -> f64 {
 fn margin(row: &[f64], beta: &[f64]) -> f64 {
     let p = row.len();
     beta[p] + row.iter().zip(beta).map(|(a, b)| a * b).sum::<f64>()
-}
-
-/// Solves A z = r for symmetric positive definite A (row-major q x q) by Cholesky; `None` if A is
-/// not numerically positive definite.
-fn cholesky_solve(a: &[f64], r: &[f64], q: usize) -> Option<Vec<f64>> {
-    let mut l = vec![0.0; q * q];
-    for i in 0..q {
-        for j in 0..=i {
-            let s = a[i * q + j] - (0..j).map(|k| l[i * q + k] * l[j * q + k]).sum::<f64>();
-            if i == j {
-                if s <= 0.0 {
-                    return None;
-                }
-                l[i * q + i] = s.sqrt();
-            } else {
-                l[i * q + j] = s / l[j * q + j];
-            }
-        }
-    }
-    let mut z = r.to_vec();
-    for i in 0..q {
-        z[i] = (z[i] - (0..i).map(|k| l[i * q + k] * z[k]).sum::<f64>()) / l[i * q + i];
-    }
-    for i in (0..q).rev() {
-        z[i] = (z[i] - (i + 1..q).map(|k| l[k * q + i] * z[k]).sum::<f64>()) / l[i * q + i];
-    }
-    Some(z)
 }
 
 /// Fits binary logistic regression with inverse penalty `c` on `train` (classes 0 and 1, class 1
@@ -114,7 +88,7 @@ pub fn fit_logistic(train: &Dataset, test: &Dataset, c: f64) -> Baseline {
         if g.iter().fold(0.0f64, |m, v| m.max(v.abs())) < 1e-10 * scale {
             break;
         }
-        let Some(step) = cholesky_solve(&h, &g, q) else {
+        let Some(step) = Cholesky::new(&h, q, 0.0).map(|c| c.solve(&g)) else {
             break;
         };
         let f0 = objective(train, &ys, &beta, c);

@@ -1,7 +1,7 @@
 //! Control variates: the mean of a sample sharpened by quantities drawn beside it whose means are
 //! known exactly.
 
-use super::Estimate;
+use super::{Cholesky, Estimate};
 
 /// The control-variate estimate of E y from samples y_p paired with K controls c_p whose exact
 /// means are `known`: the intercept of the least-squares regression of y on c - known, that is
@@ -38,8 +38,13 @@ pub fn control_variate<const K: usize>(
             }
         }
     }
-    let chol = cholesky(&a)?;
-    let beta = solve(&chol, &b);
+    let flat: Vec<f64> = a.iter().flatten().copied().collect();
+    let chol = Cholesky::new(&flat, K, 1e-12)?;
+    let solve = |r: &[f64; K]| -> [f64; K] {
+        let z = chol.solve(r);
+        std::array::from_fn(|k| z[k])
+    };
+    let beta = solve(&b);
     let gap: [f64; K] = std::array::from_fn(|k| cbar[k] - known[k]);
     let mean = ybar - dot(&beta, &gap);
     let rss: f64 = y
@@ -51,48 +56,13 @@ pub fn control_variate<const K: usize>(
         })
         .sum();
     let df = (n - K - 1) as f64;
-    let leverage = dot(&gap, &solve(&chol, &gap));
+    let leverage = dot(&gap, &solve(&gap));
     let se = (rss / df * (1.0 / nf + leverage)).sqrt();
     Some(Estimate::with_t(mean, se, df))
 }
 
 fn dot<const K: usize>(u: &[f64; K], v: &[f64; K]) -> f64 {
     (0..K).map(|k| u[k] * v[k]).sum()
-}
-
-/// The lower Cholesky factor of the symmetric matrix whose lower triangle is `a` (Golub & Van
-/// Loan, *Matrix Computations*, 4th ed., 2013, algorithm 4.2.1); `None` unless it is positive
-/// definite with every pivot above 1e-12 of its diagonal entry (collinear controls).
-fn cholesky<const K: usize>(a: &[[f64; K]; K]) -> Option<[[f64; K]; K]> {
-    let mut l = [[0.0; K]; K];
-    for i in 0..K {
-        for j in 0..=i {
-            let s = a[i][j] - (0..j).map(|k| l[i][k] * l[j][k]).sum::<f64>();
-            if i == j {
-                // Also refuses a NaN pivot.
-                if s.partial_cmp(&(1e-12 * a[i][i])) != Some(std::cmp::Ordering::Greater) {
-                    return None;
-                }
-                l[i][i] = s.sqrt();
-            } else {
-                l[i][j] = s / l[j][j];
-            }
-        }
-    }
-    Some(l)
-}
-
-/// x with L L^T x = b.
-fn solve<const K: usize>(l: &[[f64; K]; K], b: &[f64; K]) -> [f64; K] {
-    let mut z = [0.0; K];
-    for i in 0..K {
-        z[i] = (b[i] - (0..i).map(|k| l[i][k] * z[k]).sum::<f64>()) / l[i][i];
-    }
-    let mut x = [0.0; K];
-    for i in (0..K).rev() {
-        x[i] = (z[i] - (i + 1..K).map(|k| l[k][i] * x[k]).sum::<f64>()) / l[i][i];
-    }
-    x
 }
 
 #[cfg(test)]

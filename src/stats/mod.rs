@@ -2,6 +2,7 @@
 //! the jackknife and verdicts.
 
 mod affine;
+mod cholesky;
 mod control;
 mod corrected;
 mod estimate;
@@ -9,6 +10,7 @@ mod fit;
 mod verdict;
 
 pub use affine::{AffineFit, fit_affine};
+pub(crate) use cholesky::Cholesky;
 pub use control::control_variate;
 pub use corrected::{
     CORRECTED_SLOPE_RANGE, CorrectedPowerLawFit, fit_power_law_corrected,
