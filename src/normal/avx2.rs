@@ -62,17 +62,29 @@ fn next(s: &mut [__m256i; 4]) -> __m256i {
 
 /// Four lanes' candidates from their draws `r`: x = u X[i] (`rng::symmetric_uniform`) and the mask
 /// (4 bits) of the lanes whose |x| is not below X[i + 1].
+///
+/// X[i] and X[i + 1] are adjacent, so each lane reads both with one 16-byte load, and two
+/// unpacks sort them into registers: on an AMD Zen 3 (AVX2, no AVX-512) this made the fill 20%
+/// cheaper than two `vgatherqpd` (its share of `perf` samples against the unchanged path
+/// propagation, 4.8 to 3.8, in two alternating runs). On an Intel CPU with AVX-512 the gathers
+/// are the faster form, and `avx512.rs` keeps them.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 fn candidates(r: __m256i) -> (__m256d, i32) {
-    let i = _mm256_and_si256(r, _mm256_set1_epi64x(0xff));
-    // SAFETY: i <= 255, so the gathers read X at i and i + 1 <= 256, inside its 257 entries.
-    let (lo, hi) = unsafe {
-        (
-            _mm256_i64gather_pd::<8>(X.as_ptr(), i),
-            _mm256_i64gather_pd::<8>(X.as_ptr().add(1), i),
-        )
-    };
+    let low = _mm256_castsi256_si128(r);
+    let high = _mm256_extracti128_si256::<1>(r);
+    let idx = [
+        _mm_cvtsi128_si64(low),
+        _mm_extract_epi64::<1>(low),
+        _mm_cvtsi128_si64(high),
+        _mm_extract_epi64::<1>(high),
+    ]
+    .map(|v| (v & 0xff) as usize);
+    // SAFETY: i <= 255, so the loads read X at i and i + 1 <= 256, inside its 257 entries.
+    let pair = |k: usize| unsafe { _mm_loadu_pd(X.as_ptr().add(idx[k])) };
+    let a = _mm256_set_m128d(pair(2), pair(0));
+    let b = _mm256_set_m128d(pair(3), pair(1));
+    let (lo, hi) = (_mm256_unpacklo_pd(a, b), _mm256_unpackhi_pd(a, b));
     let two52 = _mm256_set1_epi64x(0x4330_0000_0000_0000);
     let big = _mm256_castsi256_pd(_mm256_or_si256(two52, _mm256_srli_epi64::<12>(r)));
     let mid = _mm256_set1_pd(1.5 * 4_503_599_627_370_496.0);
