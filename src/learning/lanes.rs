@@ -17,7 +17,9 @@
 use crate::engine::Isa;
 use crate::fastmath::{self, ExpKernel};
 use crate::loss::{LANES, LaneLoss, Line};
-use crate::rng::{Xoshiro256pp, XoshiroLanes, symmetric_uniform};
+#[cfg(target_arch = "x86_64")]
+use crate::rng::Avx2Step;
+use crate::rng::{LaneStep, Portable, Xoshiro256pp, XoshiroLanes, symmetric_uniform};
 
 /// Up to [`LANES`] replicates of eq. 3.1; lanes at or beyond `lanes` are padding.
 pub(crate) struct StdpLanes {
@@ -69,13 +71,13 @@ impl StdpLanes {
     /// and the pending evaluation becomes the last; with `DRAW`, U is drawn at the (updated)
     /// theta, exp(-U) stored and the loss at theta + U summed, which leaves an update pending.
     #[inline(always)]
-    fn pass<L: LaneLoss, const UPDATE: bool, const DRAW: bool>(
+    fn pass<L: LaneLoss, G: LaneStep, const UPDATE: bool, const DRAW: bool>(
         &mut self,
         loss: &L,
         acc: &mut L::Acc,
         alpha_n: f64,
         a_n: f64,
-        f: impl Fn(f64) -> f64,
+        (g, f): (G, impl Fn(f64) -> f64),
     ) {
         let delta: [f64; LANES] =
             std::array::from_fn(|b| alpha_n * (self.next_loss[b] - self.prev_loss[b]));
@@ -92,7 +94,7 @@ impl StdpLanes {
             };
             th.0 = t;
             if DRAW {
-                let bits = rng.next();
+                let bits = g.next(&mut rng);
                 let u: [f64; LANES] = std::array::from_fn(|b| symmetric_uniform(bits[b], a_n));
                 let x: [f64; LANES] = std::array::from_fn(|b| t[b] + u[b]);
                 loss.add_row(i, &x, acc);
@@ -168,10 +170,13 @@ pub(crate) fn run<L: LaneLoss>(
 ) {
     assert_eq!(loss.dim(), s.theta.len(), "the loss's dimension is theta's");
     match step.isa {
-        Isa::Baseline => run_exp(s, loss, acc, step, work),
+        Isa::Baseline => run_exp(s, loss, acc, step, (work, Portable)),
         // SAFETY: the features were detected at run time by `Isa::detect`.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { run_avx2(s, loss, acc, step, work) },
+        Isa::Avx2 => match Avx2Step::new() {
+            Some(g) => unsafe { run_avx2(s, loss, acc, step, (work, g)) },
+            None => run_exp(s, loss, acc, step, (work, Portable)),
+        },
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => unsafe { run_avx512(s, loss, acc, step, work) },
     }
@@ -179,52 +184,65 @@ pub(crate) fn run<L: LaneLoss>(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn run_avx2<L: LaneLoss>(s: &mut StdpLanes, loss: &mut L, acc: &mut L::Acc, st: &Step, w: Work) {
+fn run_avx2<L: LaneLoss>(
+    s: &mut StdpLanes,
+    loss: &mut L,
+    acc: &mut L::Acc,
+    st: &Step,
+    w: (Work, Avx2Step),
+) {
     run_exp(s, loss, acc, st, w);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx2")]
 fn run_avx512<L: LaneLoss>(s: &mut StdpLanes, loss: &mut L, acc: &mut L::Acc, st: &Step, w: Work) {
-    run_exp(s, loss, acc, st, w);
+    run_exp(s, loss, acc, st, (w, Portable));
 }
 
-/// [`run`] with the exp of exp(-U) compiled in.
+/// [`run`] with the exp of exp(-U) compiled in, and the generator's step `G`: AVX2 intrinsics on
+/// the AVX2 path (`rng::Avx2Step`), where LLVM leaves the portable step's 64-bit rotations scalar.
 #[inline(always)]
-fn run_exp<L: LaneLoss>(s: &mut StdpLanes, loss: &mut L, acc: &mut L::Acc, st: &Step, w: Work) {
+fn run_exp<L: LaneLoss, G: LaneStep>(
+    s: &mut StdpLanes,
+    loss: &mut L,
+    acc: &mut L::Acc,
+    st: &Step,
+    (w, g): (Work, G),
+) {
     match st.exp {
-        ExpKernel::Taylor6 => work(s, loss, acc, st, w, fastmath::exp_taylor::<6>),
-        ExpKernel::Taylor8 => work(s, loss, acc, st, w, fastmath::exp_taylor::<8>),
-        ExpKernel::Taylor10 => work(s, loss, acc, st, w, fastmath::exp_taylor::<10>),
-        ExpKernel::Taylor13 => work(s, loss, acc, st, w, fastmath::exp_taylor::<13>),
-        ExpKernel::Reduced => work(s, loss, acc, st, w, fastmath::exp),
-        ExpKernel::Std => work(s, loss, acc, st, w, f64::exp),
+        ExpKernel::Taylor6 => work(s, loss, acc, st, w, (g, fastmath::exp_taylor::<6>)),
+        ExpKernel::Taylor8 => work(s, loss, acc, st, w, (g, fastmath::exp_taylor::<8>)),
+        ExpKernel::Taylor10 => work(s, loss, acc, st, w, (g, fastmath::exp_taylor::<10>)),
+        ExpKernel::Taylor13 => work(s, loss, acc, st, w, (g, fastmath::exp_taylor::<13>)),
+        ExpKernel::Reduced => work(s, loss, acc, st, w, (g, fastmath::exp)),
+        ExpKernel::Std => work(s, loss, acc, st, w, (g, f64::exp)),
     }
 }
 
 /// The passes of one [`Work`].
 #[inline(always)]
-fn work<L: LaneLoss>(
+fn work<L: LaneLoss, G: LaneStep>(
     s: &mut StdpLanes,
     loss: &mut L,
     acc: &mut L::Acc,
     st: &Step,
     w: Work,
-    f: impl Fn(f64) -> f64 + Copy,
+    (g, f): (G, impl Fn(f64) -> f64 + Copy),
 ) {
     let (alpha, a) = (st.alpha_n, st.a_n);
     match w {
         Work::Stdp { n } => {
-            s.pass::<L, false, true>(loss, acc, alpha, a, f);
+            s.pass::<L, G, false, true>(loss, acc, alpha, a, (g, f));
             s.shift();
             if n == 0 {
                 return;
             }
-            s.pass::<L, false, true>(loss, acc, alpha, a, f);
+            s.pass::<L, G, false, true>(loss, acc, alpha, a, (g, f));
             for _ in 1..n {
-                s.pass::<L, true, true>(loss, acc, alpha, a, f);
+                s.pass::<L, G, true, true>(loss, acc, alpha, a, (g, f));
             }
-            s.pass::<L, true, false>(loss, acc, alpha, a, f);
+            s.pass::<L, G, true, false>(loss, acc, alpha, a, (g, f));
         }
         Work::SingleUpdate { m, first, next } => {
             // Padding lanes stay at sample 0.
@@ -236,15 +254,17 @@ fn work<L: LaneLoss>(
                 loss.load(&k);
                 match (j, first) {
                     (0, true) => {
-                        s.pass::<L, false, true>(loss, acc, alpha, a, f);
+                        s.pass::<L, G, false, true>(loss, acc, alpha, a, (g, f));
                         s.shift();
                     }
-                    (0, false) | (1, true) => s.pass::<L, false, true>(loss, acc, alpha, a, f),
-                    _ => s.pass::<L, true, true>(loss, acc, alpha, a, f),
+                    (0, false) | (1, true) => {
+                        s.pass::<L, G, false, true>(loss, acc, alpha, a, (g, f))
+                    }
+                    _ => s.pass::<L, G, true, true>(loss, acc, alpha, a, (g, f)),
                 }
             }
             if m > 1 || !first {
-                s.pass::<L, true, false>(loss, acc, alpha, a, f);
+                s.pass::<L, G, true, false>(loss, acc, alpha, a, (g, f));
             }
         }
     }
